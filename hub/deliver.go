@@ -1,0 +1,256 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Deliver sends one delivery. The queue's worker calls it for each task;
+// final is true on the last attempt the queue will make.
+//
+// It does nothing unless the delivery is pending, so a task run twice
+// sends once (as far as the channel allows). The attempt is counted before
+// the channel is called; the outcome is recorded before Deliver returns,
+// so the task is acknowledged only after the database knows. A temporary
+// channel error is returned (the queue retries it with backoff); on the
+// final attempt, and for permanent errors, the delivery is marked failed
+// and the patient's next channel is tried.
+func (s *Service) Deliver(ctx context.Context, id string, final bool) error {
+	d, err := s.store.GetDelivery(ctx, "", id)
+	if errors.Is(err, ErrNoRows) {
+		s.log.Warn("delivery task for an unknown delivery: dropped", "delivery", id)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.State != StatePending {
+		return nil
+	}
+	d.Attempts++
+	d.Updated = s.Now()
+	if err := s.store.UpdateDelivery(ctx, d); err != nil {
+		return err
+	}
+	msg, err := s.compose(ctx, d)
+	var rec Receipt
+	if err == nil {
+		rec, err = s.channelFor(d).Send(ctx, msg)
+	}
+	switch {
+	case err == nil:
+		return s.markSent(ctx, d, rec)
+	case IsPermanent(err):
+		var pe *PermanentError
+		errors.As(err, &pe)
+		s.log.Info("delivery failed permanently", "delivery", d.ID, "channel", d.Channel, "reason", pe.Reason)
+		return s.fail(ctx, d, StateFailed, pe.Reason, err)
+	case final:
+		s.log.Warn("delivery failed: retries exhausted", "delivery", d.ID, "channel", d.Channel)
+		if ferr := s.fail(ctx, d, StateFailed, "retries_exhausted", err); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("hub: delivery %s: retries exhausted: %w", d.ID, err)
+	default:
+		d.LastError = errorText("temporary", err)
+		d.Updated = s.Now()
+		if uerr := s.store.UpdateDelivery(context.WithoutCancel(ctx), d); uerr != nil {
+			s.log.Warn("recording a temporary failure", "delivery", d.ID, "err", uerr)
+		}
+		return fmt.Errorf("hub: delivery %s: %w", d.ID, err)
+	}
+}
+
+// errorText is what staff see as a delivery's last error.
+func errorText(reason string, err error) string {
+	msg := reason
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	return msg
+}
+
+func (s *Service) markSent(ctx context.Context, d *Delivery, rec Receipt) error {
+	ctx = context.WithoutCancel(ctx) // the send happened: record it even if the task is being cancelled
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		d.State = StateSent
+		d.ProviderID = rec.ProviderID
+		d.LastError = ""
+		d.Updated = s.Now()
+		if err := tx.UpdateDelivery(ctx, d); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "worker"}, "delivery.sent", d.PatientID, d.ID)
+	})
+}
+
+// fail marks d with a failed state and plans the next channel, if any.
+func (s *Service) fail(ctx context.Context, d *Delivery, state DeliveryState, reason string, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		d.State = state
+		d.LastError = errorText(reason, unwrapPermanent(cause))
+		d.Updated = s.Now()
+		if err := tx.UpdateDelivery(ctx, d); err != nil {
+			return err
+		}
+		a := Actor{PracticeID: d.PracticeID, ID: "worker", Mode: d.Mode}
+		if err := s.audit(ctx, tx, a, "delivery."+string(state), d.PatientID, d.ID); err != nil {
+			return err
+		}
+		return s.fallback(ctx, tx, a, d)
+	})
+}
+
+func unwrapPermanent(err error) error {
+	var pe *PermanentError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// fallback plans the next reachable channel after a failed delivery.
+func (s *Service) fallback(ctx context.Context, tx Store, a Actor, d *Delivery) error {
+	if len(d.Fallbacks) == 0 {
+		return nil
+	}
+	p, err := tx.GetPatientByID(ctx, d.PracticeID, d.PatientID)
+	if err != nil {
+		return err
+	}
+	if ch, _ := firstReachable(p, d.Fallbacks); ch == "" {
+		return nil
+	}
+	next, err := s.planDelivery(ctx, tx, a, p, d.NoticeID, d.Kind, d.Fallbacks)
+	if err != nil {
+		return err
+	}
+	s.log.Info("falling back to the next channel", "delivery", d.ID, "next", next.ID, "channel", next.Channel)
+	return nil
+}
+
+// channelFor picks the channel that carries d: the outbox for test-key
+// deliveries and for channels with no provider configured.
+func (s *Service) channelFor(d *Delivery) Channel {
+	if d.Mode == ModeTest {
+		return s.channels[ChannelOutbox]
+	}
+	if c := s.channels[d.Channel]; c != nil {
+		return c
+	}
+	return s.channels[ChannelOutbox]
+}
+
+// compose loads what a delivery carries and renders it for its channel.
+// Problems no retry can mend (no address, opted out) are permanent.
+func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
+	pr, err := s.store.GetPractice(ctx, d.PracticeID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetPatientByID(ctx, d.PracticeID, d.PatientID)
+	if err != nil {
+		return nil, err
+	}
+	m := &Message{Delivery: d, Practice: pr, Patient: p}
+	switch d.Channel {
+	case ChannelSMS:
+		if m.To = addressFor(p, ChannelSMS); m.To == "" {
+			return nil, Permanentf("no_address", "the patient has no mobile number")
+		}
+		if p.SMSOptOut != nil {
+			return nil, Permanentf("opted_out", "the number texted STOP on %s", p.SMSOptOut.Format(time.DateOnly))
+		}
+	case ChannelEmail:
+		if m.To = addressFor(p, ChannelEmail); m.To == "" {
+			return nil, Permanentf("no_address", "the patient has no email address")
+		}
+		if p.EmailOptOut != nil {
+			return nil, Permanentf("opted_out", "the address unsubscribed or bounced on %s", p.EmailOptOut.Format(time.DateOnly))
+		}
+	}
+	switch d.Kind {
+	case KindNotice:
+		n, err := s.store.GetNotice(ctx, d.PracticeID, d.NoticeID)
+		if err != nil {
+			return nil, err
+		}
+		m.Text = n.Text
+		m.Subject = "Message from " + pr.Name
+		m.Unsubscribable = true
+	default:
+		return nil, Permanentf("unknown_kind", "no renderer for deliveries of kind %q", d.Kind)
+	}
+	return m, nil
+}
+
+// DeliveryStatus records provider feedback about a sent delivery: Twilio
+// status callbacks, bounces. Repeated feedback is harmless. A delivery that
+// did not reach the patient falls back to the next channel.
+func (s *Service) DeliveryStatus(ctx context.Context, practiceID string, u StatusUpdate) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		var d *Delivery
+		var err error
+		if u.DeliveryID != "" {
+			d, err = tx.GetDelivery(ctx, practiceID, u.DeliveryID)
+		} else {
+			d, err = tx.FindDeliveryByProviderID(ctx, u.Channel, u.ProviderID)
+		}
+		if errors.Is(err, ErrNoRows) || err == nil && practiceID != "" && d.PracticeID != practiceID {
+			return NotFound("delivery")
+		}
+		if err != nil {
+			return err
+		}
+		if !statusMoves(d.State, u.State) {
+			return nil
+		}
+		a := Actor{PracticeID: d.PracticeID, ID: "provider:" + u.Channel, Mode: d.Mode}
+		d.State = u.State
+		d.Updated = s.Now()
+		if u.ErrorCode != "" {
+			d.LastError = "provider error " + u.ErrorCode
+		}
+		if err := tx.UpdateDelivery(ctx, d); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, a, "delivery."+string(u.State), d.PatientID, d.ID); err != nil {
+			return err
+		}
+		if u.State == StateBounced && u.Permanent {
+			if p, err := tx.GetPatientByID(ctx, d.PracticeID, d.PatientID); err == nil && p.EmailOptOut == nil {
+				t := s.Now()
+				p.EmailOptOut = &t
+				if _, err := tx.PutPatient(ctx, p); err != nil {
+					return err
+				}
+				if err := s.audit(ctx, tx, a, "email.hard_bounce", p.ID, d.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if u.State != StateDelivered {
+			return s.fallback(ctx, tx, a, d)
+		}
+		return nil
+	})
+}
+
+// statusMoves says whether provider feedback may move a delivery from one
+// state to another: feedback only follows a send, and a final failure is
+// never undone by a late "delivered".
+func statusMoves(from, to DeliveryState) bool {
+	switch from {
+	case StateSent:
+		return to == StateDelivered || to == StateUndelivered || to == StateFailed || to == StateBounced
+	case StateDelivered:
+		return to == StateBounced
+	}
+	return false
+}

@@ -1,0 +1,188 @@
+package hub
+
+import (
+	"time"
+)
+
+// Channel names. A patient's preferred channels are an ordered list of these.
+const (
+	ChannelPortal = "portal"
+	ChannelSMS    = "sms"
+	ChannelEmail  = "email"
+	// ChannelOutbox keeps what would have been sent. It is used when no
+	// provider is configured and for every delivery made with a test key.
+	ChannelOutbox = "outbox"
+)
+
+// PatientChannels are the channels a patient may list as preferred.
+var PatientChannels = []string{ChannelPortal, ChannelSMS, ChannelEmail}
+
+// DeliveryState is where a delivery is in its life.
+type DeliveryState string
+
+// Delivery states (API.md).
+const (
+	StatePending     DeliveryState = "pending"
+	StateSent        DeliveryState = "sent"
+	StateDelivered   DeliveryState = "delivered"
+	StateFailed      DeliveryState = "failed"
+	StateUndelivered DeliveryState = "undelivered"
+	StateBounced     DeliveryState = "bounced"
+	StateCancelled   DeliveryState = "cancelled"
+)
+
+// Valid reports whether s is a known state.
+func (s DeliveryState) Valid() bool {
+	switch s {
+	case StatePending, StateSent, StateDelivered, StateFailed, StateUndelivered, StateBounced, StateCancelled:
+		return true
+	}
+	return false
+}
+
+// KeyMode is the mode of a practice API key. A test key runs the whole
+// pipeline but every delivery goes to the outbox channel.
+type KeyMode string
+
+// API key modes.
+const (
+	ModeLive KeyMode = "live"
+	ModeTest KeyMode = "test"
+)
+
+// Practice is a tenant: a general practice.
+type Practice struct {
+	ID       string
+	Name     string
+	TimeZone string // IANA name, e.g. Pacific/Auckland
+	Phone    string
+	Created  time.Time
+}
+
+// APIKey is a practice's bearer key. Only a hash of the secret is stored.
+type APIKey struct {
+	ID         string // public key id, part of the key string
+	PracticeID string
+	Mode       KeyMode
+	SecretHash []byte // SHA-256 of the secret part
+	Label      string
+	Created    time.Time
+	Revoked    *time.Time
+}
+
+// Staff is a practice staff member who signs in to the inbox.
+type Staff struct {
+	ID           string
+	PracticeID   string
+	Email        string
+	Name         string
+	PasswordHash string // argon2id, PHC string format
+	Created      time.Time
+}
+
+// Patient is a person a practice sends to. ExternalID is the practice
+// management system's id; ID is Karere's.
+type Patient struct {
+	ID          string
+	PracticeID  string
+	ExternalID  string
+	GivenName   string
+	FamilyName  string
+	Phone       string // E.164, or empty
+	Email       string // or empty
+	Channels    []string
+	Locale      string
+	DateOfBirth string // YYYY-MM-DD, or empty
+	Guardian    *Guardian
+	SMSOptOut   *time.Time // when the number texted STOP, nil when opted in
+	EmailOptOut *time.Time
+	Created     time.Time
+	Updated     time.Time
+}
+
+// Guardian receives a dependant patient's notices.
+type Guardian struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// Notice is a one-off message to a patient (kinds and templates come later).
+type Notice struct {
+	ID         string
+	PracticeID string
+	PatientID  string
+	Kind       string
+	Text       string
+	Channels   []string // the planned order: first delivery, then fallbacks
+	Mode       KeyMode
+	Created    time.Time
+}
+
+// Delivery is one attempt to reach a patient on one channel.
+type Delivery struct {
+	ID         string
+	PracticeID string
+	PatientID  string
+	NoticeID   string // the record this delivery carries
+	Channel    string
+	Kind       string
+	Mode       KeyMode
+	State      DeliveryState
+	Attempts   int
+	ProviderID string
+	LastError  string
+	// Fallbacks are the channels still to try, in order, if this one fails
+	// permanently.
+	Fallbacks []string
+	NotBefore time.Time // zero: as soon as possible
+	Created   time.Time
+	Updated   time.Time
+}
+
+// InboxItem is what the portal channel delivered to a patient's portal
+// inbox.
+type InboxItem struct {
+	ID         string
+	PracticeID string
+	PatientID  string
+	DeliveryID string // unique: a retried portal send stores one item
+	Kind       string
+	Text       string
+	ThreadID   string
+	Created    time.Time
+	ReadAt     *time.Time
+}
+
+// OutboxItem is what the outbox channel kept instead of sending.
+type OutboxItem struct {
+	ID         string
+	PracticeID string
+	DeliveryID string // unique
+	Channel    string // the channel it stood in for
+	To         string
+	Subject    string
+	Text       string
+	Created    time.Time
+}
+
+// AuditEvent records who read or changed patient data, and every send. It
+// never holds content.
+type AuditEvent struct {
+	ID         string
+	PracticeID string
+	Actor      string // "key:<id>", "staff:<id>", "worker", "webhook:twilio"...
+	Action     string // "patient.put", "notice.create", "delivery.sent"...
+	PatientID  string
+	Subject    string // the id of the record acted on
+	Source     string // remote address, or empty
+	At         time.Time
+}
+
+// IdempotentResponse is the stored first answer to a call made with an
+// Idempotency-Key.
+type IdempotentResponse struct {
+	RequestHash []byte
+	Status      int
+	Body        []byte
+}

@@ -1,0 +1,89 @@
+package queue
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/karerehub/karere/hub"
+)
+
+// PendingLister pages through pending deliveries (hub.Store implements it).
+type PendingLister interface {
+	ListPendingDeliveries(ctx context.Context, updatedBefore time.Time, afterID string, limit int) ([]hub.Delivery, error)
+}
+
+// Sweeper re-enqueues pending deliveries whose task Redis lost (Redis
+// restarted without persistence, FLUSHDB, a crash between commit and
+// enqueue). Enqueue is a no-op for tasks Redis still has, so sweeping is
+// always safe; Grace keeps it away from deliveries being enqueued now.
+type Sweeper struct {
+	Store    PendingLister
+	Queue    hub.Enqueuer
+	Interval time.Duration // default 30 s
+	Grace    time.Duration // default 10 s
+	Log      *slog.Logger
+}
+
+// Defaults for the sweeper.
+const (
+	DefaultSweepInterval = 30 * time.Second
+	DefaultSweepGrace    = 10 * time.Second
+)
+
+// Run sweeps every Interval until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) {
+	interval := s.Interval
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.Sweep(ctx); err != nil {
+				s.log().Warn("sweep failed", "err", err)
+			} else if n > 0 {
+				s.log().Debug("sweep re-enqueued pending deliveries", "count", n)
+			}
+		}
+	}
+}
+
+func (s *Sweeper) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+// Sweep makes one pass and returns how many deliveries it enqueued (tasks
+// Redis still had count too: Enqueue cannot tell them apart cheaply).
+func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
+	grace := s.Grace
+	if grace <= 0 {
+		grace = DefaultSweepGrace
+	}
+	before := time.Now().Add(-grace)
+	after := ""
+	n := 0
+	for {
+		ds, err := s.Store.ListPendingDeliveries(ctx, before, after, 500)
+		if err != nil {
+			return n, err
+		}
+		for i := range ds {
+			if err := s.Queue.Enqueue(ctx, &ds[i]); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(ds) < 500 {
+			return n, nil
+		}
+		after = ds[len(ds)-1].ID
+	}
+}
