@@ -25,7 +25,7 @@ func NormalizePhone(field, s string) (string, error) {
 	}
 	n, err := phonenumbers.Parse(s, DefaultRegion)
 	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", Invalid(field, "invalid_phone", "%s: not a valid phone number (use +64211234567 or 021 123 4567)", field)
+		return "", Invalid(field, "invalid_phone", "%s: not a valid phone number (use international form, +64 21 123 4567, or 021 123 4567)", field)
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }

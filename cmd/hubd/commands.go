@@ -17,6 +17,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/app"
 )
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -27,9 +28,9 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // cmdServe runs the hub until SIGTERM/SIGINT.
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg Config
+	var cfg app.Config
 	fs := newFlagSet("serve", stderr)
-	cfg.bindFlags(fs)
+	cfg.BindFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: hubd serve [flags]\n\nEvery flag can also be set with the environment variable named after it.\n\nFlags:")
 		fs.PrintDefaults()
@@ -40,22 +41,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	if err := cfg.validate(true, true); err != nil {
+	if err := cfg.Validate(true, true); err != nil {
 		return err
 	}
-	log := newLogger(&cfg, stderr)
-	a, err := newApp(ctx, &cfg, log, false)
+	log := app.NewLogger(&cfg, stderr)
+	a, err := app.New(ctx, &cfg, log, false)
 	if err != nil {
 		return err
 	}
-	if err := a.start(ctx); err != nil {
-		a.shutdown(context.Background())
+	if err := a.Start(ctx); err != nil {
+		a.Shutdown(context.Background())
 		return err
 	}
-	log.Info("hubd started", "version", version, "roles", cfg.Roles, "http", a.httpURL())
+	log.Info("hubd started", "version", version, "roles", cfg.Roles, "http", a.URL())
 	<-ctx.Done()
 	log.Info("shutting down: finishing in-flight work")
-	a.shutdown(context.Background())
+	a.Shutdown(context.Background())
 	log.Info("stopped")
 	return nil
 }
@@ -63,16 +64,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // cmdDev runs the embedded default: SQLite in the data directory, an
 // in-process Redis, everything kept in the outbox, and a demo practice.
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg Config
+	var cfg app.Config
 	fs := newFlagSet("dev", stderr)
-	cfg.bindFlags(fs)
+	cfg.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	if cfg.HTTPAddr == DefaultHTTPAddr {
+	if cfg.HTTPAddr == app.DefaultHTTPAddr {
 		cfg.HTTPAddr = "127.0.0.1:8080"
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -97,24 +98,24 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		cfg.SecretKey = key
 	}
-	if err := cfg.validate(true, true); err != nil {
+	if err := cfg.Validate(true, true); err != nil {
 		return err
 	}
-	log := newLogger(&cfg, stderr)
-	a, err := newApp(ctx, &cfg, log, true)
+	log := app.NewLogger(&cfg, stderr)
+	a, err := app.New(ctx, &cfg, log, true)
 	if err != nil {
 		return err
 	}
-	if err := a.start(ctx); err != nil {
-		a.shutdown(context.Background())
+	if err := a.Start(ctx); err != nil {
+		a.Shutdown(context.Background())
 		return err
 	}
 	demo, err := seedDemo(ctx, a, cfg.DataDir)
 	if err != nil {
-		a.shutdown(context.Background())
+		a.Shutdown(context.Background())
 		return err
 	}
-	url := a.httpURL()
+	url := a.URL()
 	fmt.Fprintf(stdout, `Karere is running (embedded default: SQLite in %s, in-process Redis; SMS and email go to the outbox).
 
   API          %s/v1/   (health: %s/healthz, metrics: %s/metrics)
@@ -133,7 +134,7 @@ Press Ctrl-C to stop.
 `, cfg.DataDir, url, url, url, url, demo.practice.Name, demo.practice.ID, demo.key, demo.staffEmail, demo.staffPassword,
 		demo.patient, url, demo.key, demo.patient, url, demo.patient, demo.key)
 	<-ctx.Done()
-	a.shutdown(context.Background())
+	a.Shutdown(context.Background())
 	return nil
 }
 
@@ -163,8 +164,8 @@ const demoPracticeName = "Kōwhai Health (demo)"
 
 // seedDemo creates (once) a demo practice, staff login and patient, and a
 // fresh API key on every start.
-func seedDemo(ctx context.Context, a *app, dir string) (*demoSeed, error) {
-	ps, err := a.store.ListPractices(ctx)
+func seedDemo(ctx context.Context, a *app.App, dir string) (*demoSeed, error) {
+	ps, err := a.Store().ListPractices(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func seedDemo(ctx context.Context, a *app, dir string) (*demoSeed, error) {
 	}
 	loginFile := filepath.Join(dir, "demo-login.txt")
 	if d.practice == nil {
-		p, key, err := a.svc.CreatePractice(ctx, demoPracticeName, hub.DefaultTimeZone, hub.ModeLive)
+		p, key, err := a.Service().CreatePractice(ctx, demoPracticeName, hub.DefaultTimeZone, hub.ModeLive)
 		if err != nil {
 			return nil, err
 		}
@@ -184,14 +185,14 @@ func seedDemo(ctx context.Context, a *app, dir string) (*demoSeed, error) {
 		pw := make([]byte, 12)
 		_, _ = rand.Read(pw)
 		d.staffPassword = base64.RawURLEncoding.EncodeToString(pw)
-		if _, err := a.svc.AddStaff(ctx, p.ID, d.staffEmail, "Sione Taufa", d.staffPassword); err != nil {
+		if _, err := a.Service().AddStaff(ctx, p.ID, d.staffEmail, "Sione Taufa", d.staffPassword); err != nil {
 			return nil, err
 		}
 		if err := os.WriteFile(loginFile, []byte(d.staffPassword+"\n"), 0o600); err != nil {
 			return nil, err
 		}
 		actor := hub.Actor{PracticeID: p.ID, ID: "dev-seed", Mode: hub.ModeLive}
-		if _, _, err := a.svc.PutPatient(ctx, actor, d.patient, hub.PatientInput{
+		if _, _, err := a.Service().PutPatient(ctx, actor, d.patient, hub.PatientInput{
 			GivenName: "Aroha", FamilyName: "Ngata", Phone: "+64211234567", Email: "aroha@example.nz",
 			Channels: []string{hub.ChannelPortal, hub.ChannelSMS, hub.ChannelEmail}, Locale: "mi-NZ",
 		}); err != nil {
@@ -199,7 +200,7 @@ func seedDemo(ctx context.Context, a *app, dir string) (*demoSeed, error) {
 		}
 		return d, nil
 	}
-	if d.key, err = a.svc.CreateAPIKey(ctx, d.practice.ID, hub.ModeLive, "hubd dev"); err != nil {
+	if d.key, err = a.Service().CreateAPIKey(ctx, d.practice.ID, hub.ModeLive, "hubd dev"); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(loginFile); err == nil {
@@ -209,22 +210,22 @@ func seedDemo(ctx context.Context, a *app, dir string) (*demoSeed, error) {
 }
 
 // adminFlags are the flags admin commands share: the database.
-func adminStore(ctx context.Context, fs *flag.FlagSet, args []string, cfg *Config) error {
-	cfg.bindFlags(fs)
+func adminStore(ctx context.Context, fs *flag.FlagSet, args []string, cfg *app.Config) error {
+	cfg.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return cfg.validate(true, false)
+	return cfg.Validate(true, false)
 }
 
 // cmdMigrate applies migrations.
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg Config
+	var cfg app.Config
 	if err := adminStore(ctx, newFlagSet("migrate", stderr), args, &cfg); err != nil {
 		return err
 	}
 	cfg.Migrate = true
-	st, err := openStore(ctx, &cfg)
+	st, err := app.OpenStore(ctx, &cfg)
 	if err != nil {
 		return err
 	}
@@ -235,12 +236,12 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // adminService opens the store and a Service for admin commands (which
 // enqueue nothing).
-func adminService(ctx context.Context, cfg *Config) (*hub.Service, func(), error) {
-	st, err := openStore(ctx, cfg)
+func adminService(ctx context.Context, cfg *app.Config) (*hub.Service, func(), error) {
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	key := cfg.secretKey
+	key := cfg.SecretKeyBytes()
 	if key == nil {
 		key = make([]byte, 32) // admin commands never touch settings
 	}
@@ -257,7 +258,7 @@ func cmdPractice(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: hubd practice create --name NAME [--timezone Pacific/Auckland] [--mode live|test] [--json]")
 	}
-	var cfg Config
+	var cfg app.Config
 	fs := newFlagSet("practice create", stderr)
 	name := fs.String("name", "", "the practice's name")
 	tz := fs.String("timezone", hub.DefaultTimeZone, "IANA time zone of the practice")
@@ -286,7 +287,7 @@ func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: hubd key create --practice ID [--mode live|test] [--label L] [--json]")
 	}
-	var cfg Config
+	var cfg app.Config
 	fs := newFlagSet("key create", stderr)
 	practice := fs.String("practice", "", "practice id")
 	mode := fs.String("mode", "live", "live or test (a test key sends everything to the outbox)")
@@ -315,7 +316,7 @@ func cmdStaff(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if len(args) == 0 || args[0] != "add" {
 		return errors.New("usage: hubd staff add --practice ID --email E --name N  (password on stdin)")
 	}
-	var cfg Config
+	var cfg app.Config
 	fs := newFlagSet("staff add", stderr)
 	practice := fs.String("practice", "", "practice id")
 	email := fs.String("email", "", "sign-in email")

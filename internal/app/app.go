@@ -1,4 +1,8 @@
-package main
+// Package app wires a hubd process from its Config: store, queue, service,
+// channels, API, workers and sweeper, started in order and shut down in
+// reverse. cmd/hubd parses flags into a Config; tests start an App in
+// process against real PostgreSQL and Redis, or SQLite and miniredis.
+package app
 
 import (
 	"context"
@@ -26,9 +30,9 @@ import (
 	"github.com/karerehub/karere/queue"
 )
 
-// app is one hubd process: the parts its roles need, started in order
+// App is one hubd process: the parts its roles need, started in order
 // and shut down in reverse.
-type app struct {
+type App struct {
 	cfg   *Config
 	log   *slog.Logger
 	dev   bool
@@ -47,7 +51,7 @@ type app struct {
 	wg      sync.WaitGroup
 }
 
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+func NewLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
@@ -57,8 +61,8 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openStore opens and (unless told not to) migrates the database.
-func openStore(ctx context.Context, cfg *Config) (*store.Store, error) {
+// OpenStore opens and (unless told not to) migrates the database.
+func OpenStore(ctx context.Context, cfg *Config) (*store.Store, error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("KARERE_DATABASE_URL: %w", err)
@@ -72,11 +76,11 @@ func openStore(ctx context.Context, cfg *Config) (*store.Store, error) {
 	return st, nil
 }
 
-// newApp wires a process. Nothing listens or runs until start.
-func newApp(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*app, error) {
-	a := &app{cfg: cfg, log: log, dev: dev, reg: prometheus.NewRegistry()}
+// New wires a process. Nothing listens or runs until start.
+func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, error) {
+	a := &App{cfg: cfg, log: log, dev: dev, reg: prometheus.NewRegistry()}
 	var err error
-	if a.store, err = openStore(ctx, cfg); err != nil {
+	if a.store, err = OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if a.redis, err = asynq.ParseRedisURI(cfg.RedisURL); err != nil {
@@ -106,14 +110,14 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*app,
 		RatePerSecond: cfg.RateLimit,
 		Registerer:    a.reg,
 		Logger:        log,
-		Ready:         a.ready,
+		Ready:         a.Ready,
 	})
 	a.api.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	return a, nil
 }
 
-// ready checks the database and Redis.
-func (a *app) ready(ctx context.Context) error {
+// Ready checks the database and Redis.
+func (a *App) Ready(ctx context.Context) error {
 	if err := a.store.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -123,8 +127,8 @@ func (a *app) ready(ctx context.Context) error {
 	return nil
 }
 
-// start runs the process's roles.
-func (a *app) start(ctx context.Context) error {
+// Start runs the process's roles.
+func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
 	if a.cfg.roles["worker"] {
 		a.worker = queue.NewServer(a.redis, queue.ServerConfig{
@@ -138,7 +142,7 @@ func (a *app) start(ctx context.Context) error {
 		if err := a.worker.Start(queue.Handler(a.svc)); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
-		sw := &queue.Sweeper{Store: a.store, Queue: a.queue, Interval: a.cfg.SweepInterval, Log: a.log}
+		sw := &queue.Sweeper{Store: a.store, Queue: a.queue, Interval: a.cfg.SweepInterval, Grace: a.cfg.SweepGrace, Log: a.log}
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); sw.Run(ctx) }()
 		a.wg.Add(1)
@@ -168,7 +172,7 @@ func (a *app) start(ctx context.Context) error {
 }
 
 // janitor removes old idempotency keys (kept a day, as Stripe does).
-func (a *app) janitor(ctx context.Context) {
+func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -183,8 +187,8 @@ func (a *app) janitor(ctx context.Context) {
 	}
 }
 
-// httpURL is where the API listens, for printing.
-func (a *app) httpURL() string {
+// URL is where the API listens, for printing.
+func (a *App) URL() string {
 	if a.httpLn == nil {
 		return ""
 	}
@@ -195,9 +199,9 @@ func (a *app) httpURL() string {
 	return "http://" + addr
 }
 
-// shutdown stops taking work, lets in-flight work finish (bounded by
+// Shutdown stops taking work, lets in-flight work finish (bounded by
 // ShutdownTimeout) and closes connections, in that order.
-func (a *app) shutdown(ctx context.Context) {
+func (a *App) Shutdown(ctx context.Context) {
 	if a.httpSrv != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := a.httpSrv.Shutdown(sctx); err != nil {
@@ -215,7 +219,7 @@ func (a *app) shutdown(ctx context.Context) {
 	a.close()
 }
 
-func (a *app) close() {
+func (a *App) close() {
 	if a.queue != nil {
 		a.queue.Close()
 	}
@@ -237,3 +241,21 @@ func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...), "compon
 func (l asynqLogger) Fatal(args ...any) {
 	l.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
 }
+
+// Service is the process's hub.Service.
+func (a *App) Service() *hub.Service { return a.svc }
+
+// Store is the process's store.
+func (a *App) Store() *store.Store { return a.store }
+
+// API is the HTTP API, for adding routes before Start.
+func (a *App) API() *api.Server { return a.api }
+
+// Queue is the process's queue client.
+func (a *App) Queue() *queue.Client { return a.queue }
+
+// Redis is a client on the queue's Redis.
+func (a *App) Redis() redis.UniversalClient { return a.rdb }
+
+// RedisOpt is the queue's Redis connection option.
+func (a *App) RedisOpt() asynq.RedisConnOpt { return a.redis }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"encoding/base64"
@@ -26,6 +26,7 @@ type Config struct {
 	Concurrency       int
 	TaskCheckInterval time.Duration
 	SweepInterval     time.Duration
+	SweepGrace        time.Duration
 	RetryBase         time.Duration
 	RetryMax          time.Duration
 	MaxRetry          int
@@ -62,9 +63,9 @@ func envName(flagName string) string {
 	return "KARERE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// bindFlags registers the configuration flags on fs, each defaulting to
+// BindFlags registers the configuration flags on fs, each defaulting to
 // its KARERE_* environment variable when that is set.
-func (c *Config) bindFlags(fs *flag.FlagSet) {
+func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str := func(p *string, name, def, usage string) {
 		if v, ok := os.LookupEnv(envName(name)); ok {
 			def = v
@@ -121,6 +122,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	integer(&c.Concurrency, "worker-concurrency", DefaultConcurrency, "deliveries sent at once by this process")
 	dur(&c.TaskCheckInterval, "task-check-interval", 10*time.Millisecond, "how often an idle worker looks for new tasks (latency vs idle Redis calls)")
 	dur(&c.SweepInterval, "sweep-interval", 30*time.Second, "how often pending deliveries missing from Redis are re-enqueued")
+	dur(&c.SweepGrace, "sweep-grace", 10*time.Second, "how old a pending delivery must be before the sweeper re-enqueues it")
 	dur(&c.RetryBase, "retry-base", 5*time.Second, "first retry delay after a temporary failure (doubles each time, with jitter)")
 	dur(&c.RetryMax, "retry-max", time.Hour, "longest retry delay")
 	integer(&c.MaxRetry, "max-retry", 14, "retries before a delivery is failed and archived")
@@ -137,10 +139,11 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	float(&c.RateLimit, "rate-limit", 50, "API requests per second per key")
 }
 
+// envErrors collects environment values that could not be parsed.
 var envErrors []string
 
-// validate checks the configuration and names the setting that is wrong.
-func (c *Config) validate(needDB, needRedis bool) error {
+// Validate checks the configuration and names the setting that is wrong.
+func (c *Config) Validate(needDB, needRedis bool) error {
 	var errs []string
 	errs = append(errs, envErrors...)
 	if needDB {
@@ -219,3 +222,6 @@ func decodeKey(s string) ([]byte, error) {
 	}
 	return nil, errors.New("must be 32 bytes, base64 (44 characters) or hex (64 characters)")
 }
+
+// SecretKeyBytes is the decoded KARERE_SECRET_KEY (after Validate).
+func (c *Config) SecretKeyBytes() []byte { return c.secretKey }

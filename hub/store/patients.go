@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/karerehub/karere/hub"
+)
+
+const patientCols = `id, practice_id, external_id, given_name, family_name, phone, email, channels,
+	locale, date_of_birth, guardian, sms_opt_out, email_opt_out, created, updated`
+
+func scanPatient(sc scanner, p *hub.Patient) error {
+	return sc.Scan(&p.ID, &p.PracticeID, &p.ExternalID, &p.GivenName, &p.FamilyName, &p.Phone, &p.Email,
+		stringsCol{&p.Channels}, &p.Locale, &p.DateOfBirth, jsonCol{&p.Guardian},
+		timePtrCol{&p.SMSOptOut}, timePtrCol{&p.EmailOptOut}, timeCol{&p.Created}, timeCol{&p.Updated})
+}
+
+// PutPatient inserts or replaces a patient by (PracticeID, ExternalID),
+// keeping the ID and Created of an existing row and setting both on p.
+// Every other field, opt-outs included, is written as given. An empty ID
+// and zero Created and Updated are filled in.
+//
+// It runs as two statements that cannot fail on a concurrent put: an
+// insert that does nothing on conflict, then, when nothing was inserted,
+// an update of the existing row.
+func (s *Store) PutPatient(ctx context.Context, p *hub.Patient) (created bool, err error) {
+	const op = "put patient"
+	guardian, err := jsonOrNull(p.Guardian)
+	if err != nil {
+		return false, fmt.Errorf("store: %s: guardian: %w", op, err)
+	}
+	id := orNewID(p.ID, hub.PrefixPatient)
+	now := orNow(p.Updated)
+	createdAt := p.Created
+	if createdAt.IsZero() {
+		createdAt = now
+	}
+	createdAt = normTime(createdAt)
+
+	var gotID string
+	var gotCreated = createdAt
+	err = s.queryRow(ctx, `INSERT INTO patients (`+patientCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (practice_id, external_id) DO NOTHING
+		RETURNING id`,
+		id, p.PracticeID, p.ExternalID, p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels),
+		p.Locale, p.DateOfBirth, guardian, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut),
+		s.d.time(createdAt), s.d.time(now)).Scan(&gotID)
+	switch {
+	case err == nil:
+		created = true
+	case isNoRows(err):
+		err = s.queryRow(ctx, `UPDATE patients SET given_name = ?, family_name = ?, phone = ?, email = ?,
+			channels = ?, locale = ?, date_of_birth = ?, guardian = ?, sms_opt_out = ?, email_opt_out = ?, updated = ?
+			WHERE practice_id = ? AND external_id = ?
+			RETURNING id, created`,
+			p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels), p.Locale, p.DateOfBirth,
+			guardian, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut), s.d.time(now),
+			p.PracticeID, p.ExternalID).Scan(&gotID, timeCol{&gotCreated})
+		if err != nil {
+			return false, s.d.wrap(op, err)
+		}
+	default:
+		return false, s.d.wrap(op, err)
+	}
+	p.ID, p.Created, p.Updated = gotID, gotCreated, now
+	return created, nil
+}
+
+// GetPatient reads a patient by the practice's external id.
+func (s *Store) GetPatient(ctx context.Context, practiceID, externalID string) (*hub.Patient, error) {
+	var p hub.Patient
+	err := scanPatient(s.queryRow(ctx, `SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND external_id = ?`,
+		practiceID, externalID), &p)
+	if err != nil {
+		return nil, s.d.wrap("get patient", err)
+	}
+	return &p, nil
+}
+
+// GetPatientByID reads a patient by Karere's id.
+func (s *Store) GetPatientByID(ctx context.Context, practiceID, id string) (*hub.Patient, error) {
+	var p hub.Patient
+	err := scanPatient(s.queryRow(ctx, `SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND id = ?`,
+		practiceID, id), &p)
+	if err != nil {
+		return nil, s.d.wrap("get patient", err)
+	}
+	return &p, nil
+}
+
+// FindPatientsByPhone lists a practice's patients with this E.164 number.
+func (s *Store) FindPatientsByPhone(ctx context.Context, practiceID, phone string) ([]hub.Patient, error) {
+	if phone == "" {
+		return nil, nil
+	}
+	return list(ctx, s, "find patients by phone", scanPatient,
+		`SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND phone = ? ORDER BY id`, practiceID, phone)
+}
+
+// FindPatientsByEmail lists a practice's patients with this address
+// (case-insensitive).
+func (s *Store) FindPatientsByEmail(ctx context.Context, practiceID, email string) ([]hub.Patient, error) {
+	if email == "" {
+		return nil, nil
+	}
+	return list(ctx, s, "find patients by email", scanPatient,
+		`SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND lower(email) = lower(?) ORDER BY id`, practiceID, email)
+}

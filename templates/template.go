@@ -1,0 +1,195 @@
+package templates
+
+import (
+	"bytes"
+	htmltemplate "html/template"
+	"regexp"
+	"strings"
+	texttemplate "text/template"
+)
+
+// Kinds of message.
+const (
+	KindAppointmentReminder     = "appointment_reminder"
+	KindAppointmentConfirmation = "appointment_confirmation"
+	KindAppointmentCancelled    = "appointment_cancelled"
+	KindPrescriptionReady       = "prescription_ready"
+	KindSecureMessageNotice     = "secure_message_notice"
+	KindNotice                  = "notice" // a plain practice notice, typically {{.Text}}
+)
+
+// Channels a template can be written for.
+const (
+	ChannelSMS    = "sms"
+	ChannelEmail  = "email"
+	ChannelPortal = "portal"
+)
+
+// Built-in locales. Others may be added with any valid tag (see ValidLocale).
+const (
+	LocaleEnNZ = "en-NZ"
+	LocaleMiNZ = "mi-NZ"
+)
+
+// Kinds lists every message kind.
+func Kinds() []string {
+	return []string{KindAppointmentReminder, KindAppointmentConfirmation, KindAppointmentCancelled,
+		KindPrescriptionReady, KindSecureMessageNotice, KindNotice}
+}
+
+// Channels lists every channel a template can be written for.
+func Channels() []string { return []string{ChannelSMS, ChannelEmail, ChannelPortal} }
+
+// Locales lists the locales with built-in defaults.
+func Locales() []string { return []string{LocaleEnNZ, LocaleMiNZ} }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Template is one message template: a kind, for one channel, in one locale.
+// Subject and HTML are for email only; Body is the SMS text, the portal
+// text or the plain-text email part. Version is assigned by the store (the
+// built-in defaults are version 0).
+type Template struct {
+	Kind    string `json:"kind"`
+	Channel string `json:"channel"`
+	Locale  string `json:"locale"`
+	Subject string `json:"subject,omitempty"`
+	Body    string `json:"body"`
+	HTML    string `json:"html,omitempty"`
+	Version int    `json:"version"`
+}
+
+// Rendered is a template filled in with Data.
+type Rendered struct {
+	Subject string `json:"subject,omitempty"` // one line (email only)
+	Text    string `json:"text"`              // SMS, portal or plain-text email body
+	HTML    string `json:"html,omitempty"`    // HTML email body, if the template has one
+}
+
+// locale tags: language, optional script, optional region, optional variants.
+var localeRE = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-(?:[A-Za-z]{2}|[0-9]{3}))?(-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$`)
+
+// ValidLocale reports whether tag looks like a BCP 47 language tag of the
+// form language[-Script][-REGION][-variant...], such as "en-NZ", "mi-NZ",
+// "sm-WS", "zh-Hant-TW". Extensions and private-use subtags are not accepted.
+func ValidLocale(tag string) bool { return localeRE.MatchString(tag) }
+
+// CanonicalLocale returns tag in canonical case ("mi-nz" -> "mi-NZ",
+// "zh-hant-tw" -> "zh-Hant-TW"), or false if tag is not valid.
+func CanonicalLocale(tag string) (string, bool) {
+	if !ValidLocale(tag) {
+		return "", false
+	}
+	parts := strings.Split(tag, "-")
+	parts[0] = strings.ToLower(parts[0])
+	for i := 1; i < len(parts); i++ {
+		p := parts[i]
+		switch {
+		case len(p) == 4 && i == 1 && isAlpha(p):
+			parts[i] = strings.ToUpper(p[:1]) + strings.ToLower(p[1:])
+		case len(p) == 2:
+			parts[i] = strings.ToUpper(p)
+		default:
+			parts[i] = strings.ToLower(p)
+		}
+	}
+	return strings.Join(parts, "-"), true
+}
+
+func isAlpha(s string) bool {
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// funcs is the whole function set available to templates besides the
+// harmless text/template built-ins listed in allowedBuiltins. None of them
+// reaches outside the template.
+var funcs = map[string]any{
+	"upper": strings.ToUpper,
+	"lower": strings.ToLower,
+	// default returns def when val is empty or blank: {{.Clinician | default "your doctor"}}.
+	"default": func(def, val string) string {
+		if strings.TrimSpace(val) == "" {
+			return def
+		}
+		return val
+	},
+}
+
+// allowedBuiltins are the text/template built-in functions templates may
+// call. call, index, slice, html, js, urlquery and println are refused.
+var allowedBuiltins = []string{"and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "print", "printf"}
+
+func allowedFunc(name string) bool {
+	_, ok := funcs[name]
+	return ok || contains(allowedBuiltins, name)
+}
+
+// Render fills t in with d. It refuses (with a *ValidationError) a template
+// that Validate would refuse for its structure; it does not check the SMS
+// segment limit. Surrounding white space is trimmed from Text and Subject,
+// and line breaks in Subject become spaces.
+func Render(t Template, d Data) (Rendered, error) {
+	if err := checkShape(t); err != nil {
+		return Rendered{}, err
+	}
+	var r Rendered
+	var err error
+	if t.Channel == ChannelEmail {
+		if r.Subject, err = renderText(fieldSubject, t.Subject, d); err != nil {
+			return Rendered{}, err
+		}
+		r.Subject = strings.Join(strings.Fields(r.Subject), " ")
+	}
+	if r.Text, err = renderText(fieldBody, t.Body, d); err != nil {
+		return Rendered{}, err
+	}
+	r.Text = strings.TrimSpace(r.Text)
+	if t.Channel == ChannelEmail && strings.TrimSpace(t.HTML) != "" {
+		if r.HTML, err = renderHTML(t.HTML, d); err != nil {
+			return Rendered{}, err
+		}
+	}
+	return r, nil
+}
+
+func renderText(field, src string, d Data) (string, error) {
+	if err := check(field, src); err != nil {
+		return "", err
+	}
+	tmpl, err := texttemplate.New(field).Option("missingkey=error").Funcs(funcs).Parse(src)
+	if err != nil {
+		return "", parseError(field, err)
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, d); err != nil {
+		return "", execError(field, err)
+	}
+	return b.String(), nil
+}
+
+func renderHTML(src string, d Data) (string, error) {
+	if err := check(fieldHTML, src); err != nil {
+		return "", err
+	}
+	tmpl, err := htmltemplate.New(fieldHTML).Option("missingkey=error").Funcs(funcs).Parse(src)
+	if err != nil {
+		return "", parseError(fieldHTML, err)
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, d); err != nil {
+		return "", execError(fieldHTML, err)
+	}
+	return b.String(), nil
+}
