@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
 	"github.com/karerehub/karere/internal/testenv"
 )
@@ -331,4 +332,27 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	hubtest.WaitFor(t, 5*time.Second, "ready again", func() bool { return h.Do("GET", "/readyz", "-", nil).Status == 200 })
+}
+
+// TestRateLimit: a key that calls too fast gets 429 with Retry-After; other
+// practices are not slowed.
+func TestRateLimit(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{Backend: hubtest.SQLite, Configure: func(c *app.Config) { c.RateLimit = 1 }})
+	limited := 0
+	for i := 0; i < 150; i++ {
+		r := h.Do("GET", "/v1/deliveries", "", nil)
+		if r.Status == 429 {
+			limited++
+			if r.Header.Get("Retry-After") == "" || r.ErrorCode() != "rate_limited" {
+				t.Fatalf("429 without Retry-After or code: %v %s", r.Header, r.Body)
+			}
+		}
+	}
+	if limited == 0 {
+		t.Fatal("150 calls at once with a limit of 1/s (burst 100) were never limited")
+	}
+	_, other := h.NewPractice("Other", hub.ModeLive)
+	if r := h.Do("GET", "/v1/deliveries", other, nil); r.Status != 200 {
+		t.Errorf("other practice limited too: %d", r.Status)
+	}
 }

@@ -43,17 +43,12 @@ type dialect struct {
 	goose  goose.Dialect
 }
 
-var (
-	sqliteDialect   = dialect{name: DialectSQLite, driver: "sqlite", goose: goose.DialectSQLite3}
-	postgresDialect = dialect{name: DialectPostgres, driver: "pgx", goose: goose.DialectPostgres}
-)
-
 // parseURL picks the dialect for a database URL and returns the driver's
 // data source name.
 func parseURL(url string) (dialect, string, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return postgresDialect, url, nil
+		return dialect{name: DialectPostgres, driver: "pgx", goose: goose.DialectPostgres}, url, nil
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(url, "sqlite:")
 		if rest, ok := strings.CutPrefix(path, "//"); ok {
@@ -62,7 +57,7 @@ func parseURL(url string) (dialect, string, error) {
 		if path == "" {
 			return dialect{}, "", errors.New("store: sqlite URL has no path (want sqlite:/path/to/karere.db)")
 		}
-		return sqliteDialect, sqliteDSN(path), nil
+		return dialect{name: DialectSQLite, driver: "sqlite", goose: goose.DialectSQLite3}, sqliteDSN(path), nil
 	}
 	return dialect{}, "", errors.New("store: unsupported database URL (want postgres://... or sqlite:PATH)")
 }

@@ -11,7 +11,8 @@
 // _txlock=immediate: every write transaction takes the write lock at
 // BEGIN, so concurrent writers wait their turn instead of failing when a
 // reader upgrades. sqlite::memory: gives a private in-memory database on
-// a single connection. Migrate applies the embedded goose migrations
+// a single connection (for tests; inside Tx, use only the Store passed to
+// fn or the call waits for the connection forever). Migrate applies the embedded goose migrations
 // (migrations/sqlite and migrations/postgres, same versions); in
 // PostgreSQL under an advisory lock per schema, so hubd processes can
 // start together.

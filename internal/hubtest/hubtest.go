@@ -67,6 +67,7 @@ func Start(t testing.TB, o Options) *Hub {
 	cfg.RetryBase = 100 * time.Millisecond
 	cfg.RetryMax = 2 * time.Second
 	cfg.SweepInterval = time.Second
+	cfg.RateLimit = 1e6 // tests post fast; TestRateLimit sets its own
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfg.SecretKey = base64.StdEncoding.EncodeToString(key)

@@ -1,0 +1,2 @@
+// Package deploy holds tests that keep the deployment files valid.
+package deploy
