@@ -254,3 +254,10 @@ func (s *Service) EmailSettings(ctx context.Context, practiceID string) (*EmailS
 	}
 	return &v, nil
 }
+
+// Channel returns the channel registered under name (nil if none).
+func (s *Service) Channel(name string) Channel { return s.channels[name] }
+
+// SetChannel registers a channel. Call it before the Service delivers
+// anything: the map is not guarded.
+func (s *Service) SetChannel(name string, c Channel) { s.channels[name] = c }
