@@ -25,27 +25,37 @@ var (
 
 // Errors about keys (ParsePublicKey, CheckLockedPrivateKey, ReadPrivateKey).
 var (
-	ErrMalformedKey        = errors.New("pgp: malformed OpenPGP key")
-	ErrKeyTooLarge         = errors.New("pgp: key too large")
-	ErrMultipleKeys        = errors.New("pgp: more than one key given")
-	ErrPrivateKeyGiven     = errors.New("pgp: a private key was given where a public key is expected")
-	ErrNotPrivateKey       = errors.New("pgp: not a private key")
-	ErrWeakKey             = errors.New("pgp: key algorithm or size is too weak")
-	ErrUnsupportedKey      = errors.New("pgp: key version or algorithm is not supported")
-	ErrKeyExpired          = errors.New("pgp: key has expired")
-	ErrKeyRevoked          = errors.New("pgp: key has been revoked")
-	ErrNoEncryptionKey     = errors.New("pgp: key has no usable encryption subkey")
-	ErrKeyNotLocked        = errors.New("pgp: private key is not fully passphrase-protected")
-	ErrWeakKeyProtection   = errors.New("pgp: private key protection is too weak")
-	ErrEmptyPassphrase     = errors.New("pgp: empty passphrase")
-	ErrWrongPassphrase     = errors.New("pgp: wrong passphrase")
-	ErrKeyLocked           = errors.New("pgp: private key is locked")
-	ErrNoDecryptionKey     = errors.New("pgp: message is not encrypted to any of the given keys")
-	ErrDecrypt             = errors.New("pgp: message could not be decrypted")
-	errNoSigner            = errors.New("pgp: a signing key is required")
-	errNoRecipientKeys     = errors.New("pgp: no recipient keys given")
-	errInvalidMaxSize      = errors.New("pgp: maxSize must be positive")
-	errNilEnvelopeOrPolicy = errors.New("pgp: nil envelope or key")
+	ErrMalformedKey      = errors.New("pgp: malformed OpenPGP key")
+	ErrKeyTooLarge       = errors.New("pgp: key too large")
+	ErrMultipleKeys      = errors.New("pgp: more than one key given")
+	ErrPrivateKeyGiven   = errors.New("pgp: a private key was given where a public key is expected")
+	ErrNotPrivateKey     = errors.New("pgp: not a private key")
+	ErrWeakKey           = errors.New("pgp: key algorithm or size is too weak")
+	ErrUnsupportedKey    = errors.New("pgp: key version or algorithm is not supported")
+	ErrKeyExpired        = errors.New("pgp: key has expired")
+	ErrKeyNotYetValid    = errors.New("pgp: key is created in the future (check the device clock)")
+	ErrKeyRevoked        = errors.New("pgp: key has been revoked")
+	ErrNoEncryptionKey   = errors.New("pgp: key has no usable encryption subkey")
+	ErrKeyNotLocked      = errors.New("pgp: private key is not fully passphrase-protected")
+	ErrWeakKeyProtection = errors.New("pgp: private key protection is too weak")
+	ErrEmptyPassphrase   = errors.New("pgp: empty passphrase")
+)
+
+// Errors of the client side (ReadPrivateKey, Encrypt, Decrypt).
+var (
+	ErrWrongPassphrase = errors.New("pgp: wrong passphrase")
+	ErrKeyLocked       = errors.New("pgp: private key is locked")
+	ErrNoDecryptionKey = errors.New("pgp: message is not encrypted to any of the given keys")
+	// ErrDecrypt is the one error for every failure once decryption starts.
+	ErrDecrypt = errors.New("pgp: message could not be decrypted")
+)
+
+// Errors from calling this package wrongly; Code gives them no API code.
+var (
+	errNoSigner        = errors.New("pgp: a signing key is required")
+	errNoRecipientKeys = errors.New("pgp: no recipient keys given")
+	errInvalidMaxSize  = errors.New("pgp: maxSize must be positive")
+	errNilArgument     = errors.New("pgp: nil envelope or key")
 )
 
 // Roles name the keys a message must be encrypted to. CheckRecipients puts
@@ -114,6 +124,7 @@ var codes = []struct {
 	{ErrWeakKey, "weak_key"},
 	{ErrUnsupportedKey, "unsupported_key"},
 	{ErrKeyExpired, "key_expired"},
+	{ErrKeyNotYetValid, "key_not_yet_valid"},
 	{ErrKeyRevoked, "key_revoked"},
 	{ErrNoEncryptionKey, "no_encryption_subkey"},
 	{ErrKeyNotLocked, "key_not_locked"},

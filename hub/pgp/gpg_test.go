@@ -219,15 +219,14 @@ func TestGnuPGInterop(t *testing.T) {
 			t.Fatalf("ReadPrivateKey(gpg export): %v", err)
 		}
 
-		// A key gpg keeps unprotected is refused for storage.
-		fpr = g.genKey("Unprotected <plain@example.nz>", "future-default", "")
-		priv = g.must(nil, "", "--armor", "--export-secret-keys", fpr)
+		// Exported without its primary secret (a GnuPG stub): refused.
+		priv = g.must(nil, "gpg pass", "--armor", "--export-secret-subkeys", fpr)
 		_, err = pgp.CheckLockedPrivateKey(priv)
 		wantErr(t, err, pgp.ErrKeyNotLocked, "key_not_locked")
 
-		// Exported without its primary secret (a GnuPG stub): refused.
-		fpr = g.genKey("Subkeys Only <stub@example.nz>", "future-default", "stub pass")
-		priv = g.must(nil, "stub pass", "--armor", "--export-secret-subkeys", fpr)
+		// A key gpg keeps unprotected is refused for storage.
+		fpr = g.genKey("Unprotected <plain@example.nz>", "future-default", "")
+		priv = g.must(nil, "", "--armor", "--export-secret-keys", fpr)
 		_, err = pgp.CheckLockedPrivateKey(priv)
 		wantErr(t, err, pgp.ErrKeyNotLocked, "key_not_locked")
 

@@ -18,6 +18,9 @@ const (
 	privateKeyType = "PGP PRIVATE KEY BLOCK"
 )
 
+// maxInspectSize caps maxSize so that the limits below cannot overflow.
+const maxInspectSize = 1 << 50
+
 // armorOverhead is the room Inspect gives armor headers and line breaks on
 // top of the base64 growth (4/3, plus CRLF every 64 characters).
 const armorOverhead = 16 << 10
@@ -67,6 +70,7 @@ func Inspect(r io.Reader, maxSize int64) (*Envelope, error) {
 	if maxSize <= 0 {
 		return nil, errInvalidMaxSize
 	}
+	maxSize = min(maxSize, maxInspectSize)
 	br := bufio.NewReader(r)
 	first, err := br.Peek(1)
 	if err == io.EOF || len(first) == 0 {
@@ -107,10 +111,6 @@ func Inspect(r io.Reader, maxSize int64) (*Envelope, error) {
 
 // armoredLimit is how many armored bytes may carry maxSize binary bytes.
 func armoredLimit(maxSize int64) int64 {
-	const maxInt64 = 1<<63 - 1
-	if maxSize > (maxInt64-armorOverhead)/2 {
-		return maxInt64 - 1
-	}
 	return maxSize + maxSize/2 + armorOverhead
 }
 

@@ -262,6 +262,9 @@ func TestInspectSize(t *testing.T) {
 	if r.n > limit+4096 {
 		t.Fatalf("read %d bytes for a %d limit", r.n, limit)
 	}
+	if _, err := pgp.Inspect(bytes.NewReader(sealed), 1<<62); err != nil {
+		t.Fatalf("huge limit: %v", err)
+	}
 	if _, err := pgp.Inspect(bytes.NewReader(sealed), 0); err == nil {
 		t.Fatal("zero limit accepted")
 	}

@@ -88,8 +88,9 @@ func GenerateKey(name, email string, passphrase []byte, now time.Time) (privateA
 // with its own error: garbage (ErrMalformedKey), a key over MaxKeySize
 // (ErrKeyTooLarge), more than one key (ErrMultipleKeys), a private key
 // (ErrPrivateKeyGiven), RSA below MinRSABits, DSA, ElGamal or a weak curve
-// (ErrWeakKey), other versions and algorithms (ErrUnsupportedKey), an expired
-// key (ErrKeyExpired), a revoked key or one whose encryption subkeys are all
+// (ErrWeakKey), other versions and algorithms (ErrUnsupportedKey), a key
+// created after now (ErrKeyNotYetValid: a client clock running fast), an
+// expired key (ErrKeyExpired), a revoked key or one whose encryption subkeys are all
 // revoked (ErrKeyRevoked), and a key with no valid encryption key
 // (ErrNoEncryptionKey). Self-signatures and subkey bindings are verified by
 // go-crypto; keys with unverifiable bindings are refused as malformed.
@@ -224,10 +225,11 @@ func checkEntity(e *openpgp.Entity, now time.Time) (*PublicKey, error) {
 	if e.Revoked(now) || identity.Revoked(now) {
 		return nil, ErrKeyRevoked
 	}
+	if e.PrimaryKey.CreationTime.Unix() > now.Unix() || selfSig.CreationTime.Unix() > now.Unix() {
+		// GnuPG and go-crypto would not encrypt to it yet either.
+		return nil, ErrKeyNotYetValid
+	}
 	if e.PrimaryKey.KeyExpired(selfSig, now) || selfSig.SigExpired(now) {
-		if e.PrimaryKey.CreationTime.After(now) {
-			return nil, wrap(ErrMalformedKey, "key created in the future")
-		}
 		return nil, ErrKeyExpired
 	}
 

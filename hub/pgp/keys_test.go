@@ -308,12 +308,16 @@ func TestParsePublicKeyRefuses(t *testing.T) {
 		})
 	}
 
+	// A key from a device whose clock runs fast is not valid yet.
+	_, err := pgp.ParsePublicKey(ps.patient.pubArmored, keyTime.Add(-time.Minute))
+	wantErr(t, err, pgp.ErrKeyNotYetValid, "key_not_yet_valid")
+
 	// A key that is fine now is expired later.
 	cfg := pgp.Config(keyTime)
 	cfg.KeyLifetimeSecs = 3600 * 24
 	later := serializePublic(t, newEntity(t, cfg))
 	mustParse(t, later, now)
-	_, err := pgp.ParsePublicKey(later, now.Add(48*time.Hour))
+	_, err = pgp.ParsePublicKey(later, now.Add(48*time.Hour))
 	wantErr(t, err, pgp.ErrKeyExpired, "key_expired")
 }
 

@@ -23,11 +23,11 @@ type Recipient struct {
 // the same people, the sending staff member's own key, and the like.
 func CheckRecipients(env *Envelope, required []Recipient, allowed ...*PublicKey) error {
 	if env == nil {
-		return errNilEnvelopeOrPolicy
+		return errNilArgument
 	}
 	for _, r := range required {
 		if r.Key == nil {
-			return fmt.Errorf("%w: no key for role %q", errNilEnvelopeOrPolicy, r.Role)
+			return fmt.Errorf("%w: no key for role %q", errNilArgument, r.Role)
 		}
 		if !encryptedTo(env, r.Key) {
 			return &MissingRecipientError{Role: r.Role, Fingerprint: r.Key.Fingerprint}
