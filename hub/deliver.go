@@ -103,6 +103,16 @@ func (s *Service) fail(ctx context.Context, d *Delivery, state DeliveryState, re
 		if err := s.audit(ctx, tx, a, "delivery."+string(state), d.PatientID, d.ID); err != nil {
 			return err
 		}
+		if reason == "unsubscribed" && d.Channel == ChannelSMS {
+			// The number texted STOP to the provider directly: honour it here too.
+			if p, err := tx.GetPatientByID(ctx, d.PracticeID, d.PatientID); err == nil && p.SMSOptOut == nil {
+				t := s.Now()
+				p.SMSOptOut = &t
+				if _, err := tx.PutPatient(ctx, p); err != nil {
+					return err
+				}
+			}
+		}
 		return s.fallback(ctx, tx, a, d)
 	})
 }
@@ -175,18 +185,36 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 			return nil, Permanentf("opted_out", "the address unsubscribed or bounced on %s", p.EmailOptOut.Format(time.DateOnly))
 		}
 	}
+	data := RenderData{PatientFirstName: p.GivenName, PracticeName: pr.Name, PracticePhone: pr.Phone,
+		PortalURL: s.portal, TimeZone: pr.TimeZone}
+	if p.Guardian != nil {
+		data.GuardianName = p.Guardian.Name
+	}
 	switch d.Kind {
 	case KindNotice:
 		n, err := s.store.GetNotice(ctx, d.PracticeID, d.NoticeID)
 		if err != nil {
 			return nil, err
 		}
-		m.Text = n.Text
-		m.Subject = "Message from " + pr.Name
+		data.Text = n.Text
 		m.Unsubscribable = true
+	case KindSecureMessageNotice:
+		sm, err := s.store.GetMessage(ctx, d.PracticeID, d.NoticeID)
+		if err != nil {
+			return nil, err
+		}
+		m.ThreadID = sm.ThreadID
+		if d.Channel == ChannelEmail && p.EncryptedEmail {
+			m.Ciphertext = sm.Ciphertext // PGP/MIME: the patient reads it in their mail program
+		}
 	default:
 		return nil, Permanentf("unknown_kind", "no renderer for deliveries of kind %q", d.Kind)
 	}
+	r, err := s.renderFor(ctx, d, p, data)
+	if err != nil {
+		return nil, err
+	}
+	m.Subject, m.Text, m.HTML = r.Subject, r.Text, r.HTML
 	return m, nil
 }
 
@@ -253,4 +281,21 @@ func statusMoves(from, to DeliveryState) bool {
 		return to == StateBounced
 	}
 	return false
+}
+
+// renderFor renders d's kind for its channel in the patient's locale.
+func (s *Service) renderFor(ctx context.Context, d *Delivery, p *Patient, data RenderData) (Rendered, error) {
+	if s.render == nil {
+		r := Rendered{Subject: "Message from " + data.PracticeName, Text: data.Text}
+		if d.Kind == KindSecureMessageNotice {
+			r.Subject = "New secure message from " + data.PracticeName
+			r.Text = "You have a new secure message from " + data.PracticeName + ". Sign in to your portal to read it."
+		}
+		return r, nil
+	}
+	r, err := s.render.Render(ctx, d.PracticeID, d.Kind, d.Channel, p.Locale, data)
+	if err != nil {
+		return Rendered{}, Permanent("render_failed", err)
+	}
+	return r, nil
 }

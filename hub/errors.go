@@ -39,7 +39,7 @@ func Unprocessable(field, code, format string, args ...any) *Error {
 // NotFound is a 404 for a kind of record ("patient", "delivery"...). The
 // same answer is given for a record of another practice.
 func NotFound(what string) *Error {
-	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found", Err: ErrNoRows}
 }
 
 // Conflict is a 409.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,11 @@ type Config struct {
 	// the outbox (the embedded default, with no provider configured).
 	Channels map[string]Channel
 	Logger   *slog.Logger
+	// Renderer renders messages from templates; nil sends a notice's text
+	// as it is and a generic line for other kinds.
+	Renderer Renderer
+	// PortalURL is where patients sign in to read secure messages.
+	PortalURL string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -44,6 +50,11 @@ type Service struct {
 	aead     cipher.AEAD
 	log      *slog.Logger
 	now      func() time.Time
+	render   Renderer
+	portal   string
+
+	subsMu sync.Mutex
+	subs   map[string]map[chan Event]bool
 }
 
 // NewService wires a Service.
@@ -62,7 +73,8 @@ func NewService(store Store, queue Enqueuer, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, queue: queue, channels: cfg.Channels, aead: aead, log: cfg.Logger, now: cfg.Now}
+	s := &Service{store: store, queue: queue, channels: cfg.Channels, aead: aead, log: cfg.Logger, now: cfg.Now,
+		render: cfg.Renderer, portal: cfg.PortalURL}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -137,6 +149,8 @@ type Actor struct {
 	ID         string // "key:<id>", "staff:<id>", "worker", "webhook:twilio"...
 	Mode       KeyMode
 	Source     string // remote address
+	// StaffID is set when a signed-in staff member acts (the web inbox).
+	StaffID string
 }
 
 func (s *Service) audit(ctx context.Context, tx Store, a Actor, action, patientID, subject string) error {
@@ -240,6 +254,14 @@ func (s *Service) SMSSettings(ctx context.Context, practiceID string) (*SMSSetti
 	ok, err := s.Settings(ctx, practiceID, SettingSMS, &v)
 	if err != nil || !ok {
 		return nil, err
+	}
+	if v.HelpText == "" {
+		if p, err := s.store.GetPractice(ctx, practiceID); err == nil {
+			v.HelpText = p.Name + ": reply STOP to stop texts, START to restart."
+			if p.Phone != "" {
+				v.HelpText += " Questions? Call " + p.Phone + "."
+			}
+		}
 	}
 	return &v, nil
 }

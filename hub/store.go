@@ -103,6 +103,8 @@ type Store interface {
 	// "email", "reminders"...). Value is opaque (the Service encrypts it).
 	PutSetting(ctx context.Context, practiceID, kind string, value []byte) error
 	GetSetting(ctx context.Context, practiceID, kind string) ([]byte, error)
+
+	E2EEStore
 }
 
 // DeliveryFilter selects deliveries of one practice.

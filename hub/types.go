@@ -94,10 +94,13 @@ type Patient struct {
 	Locale      string
 	DateOfBirth string // YYYY-MM-DD, or empty
 	Guardian    *Guardian
-	SMSOptOut   *time.Time // when the number texted STOP, nil when opted in
-	EmailOptOut *time.Time
-	Created     time.Time
-	Updated     time.Time
+	// EncryptedEmail: the patient registered a key and chose to receive
+	// secure messages as PGP/MIME email.
+	EncryptedEmail bool
+	SMSOptOut      *time.Time // when the number texted STOP, nil when opted in
+	EmailOptOut    *time.Time
+	Created        time.Time
+	Updated        time.Time
 }
 
 // Guardian receives a dependant patient's notices.

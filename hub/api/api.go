@@ -105,6 +105,7 @@ func (s *Server) routes() {
 	s.Authed("GET /v1/deliveries/{id}", s.getDelivery)
 	s.Authed("GET /v1/deliveries", s.listDeliveries)
 	s.Authed("GET /v1/outbox", s.getOutbox)
+	s.e2eeRoutes()
 	if s.cfg.Dev {
 		s.Handle("GET /v1/dev/outbox", s.getDevOutbox)
 	}

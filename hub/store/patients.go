@@ -8,11 +8,11 @@ import (
 )
 
 const patientCols = `id, practice_id, external_id, given_name, family_name, phone, email, channels,
-	locale, date_of_birth, guardian, sms_opt_out, email_opt_out, created, updated`
+	locale, date_of_birth, guardian, encrypted_email, sms_opt_out, email_opt_out, created, updated`
 
 func scanPatient(sc scanner, p *hub.Patient) error {
 	return sc.Scan(&p.ID, &p.PracticeID, &p.ExternalID, &p.GivenName, &p.FamilyName, &p.Phone, &p.Email,
-		stringsCol{&p.Channels}, &p.Locale, &p.DateOfBirth, jsonCol{&p.Guardian},
+		stringsCol{&p.Channels}, &p.Locale, &p.DateOfBirth, jsonCol{&p.Guardian}, &p.EncryptedEmail,
 		timePtrCol{&p.SMSOptOut}, timePtrCol{&p.EmailOptOut}, timeCol{&p.Created}, timeCol{&p.Updated})
 }
 
@@ -41,22 +41,23 @@ func (s *Store) PutPatient(ctx context.Context, p *hub.Patient) (created bool, e
 	var gotID string
 	var gotCreated = createdAt
 	err = s.queryRow(ctx, `INSERT INTO patients (`+patientCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (practice_id, external_id) DO NOTHING
 		RETURNING id`,
 		id, p.PracticeID, p.ExternalID, p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels),
-		p.Locale, p.DateOfBirth, guardian, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut),
+		p.Locale, p.DateOfBirth, guardian, p.EncryptedEmail, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut),
 		s.d.time(createdAt), s.d.time(now)).Scan(&gotID)
 	switch {
 	case err == nil:
 		created = true
 	case isNoRows(err):
 		err = s.queryRow(ctx, `UPDATE patients SET given_name = ?, family_name = ?, phone = ?, email = ?,
-			channels = ?, locale = ?, date_of_birth = ?, guardian = ?, sms_opt_out = ?, email_opt_out = ?, updated = ?
+			channels = ?, locale = ?, date_of_birth = ?, guardian = ?, encrypted_email = ?, sms_opt_out = ?,
+			email_opt_out = ?, updated = ?
 			WHERE practice_id = ? AND external_id = ?
 			RETURNING id, created`,
 			p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels), p.Locale, p.DateOfBirth,
-			guardian, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut), s.d.time(now),
+			guardian, p.EncryptedEmail, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut), s.d.time(now),
 			p.PracticeID, p.ExternalID).Scan(&gotID, timeCol{&gotCreated})
 		if err != nil {
 			return false, s.d.wrap(op, err)

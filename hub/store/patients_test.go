@@ -16,8 +16,8 @@ func TestPutPatient(t *testing.T) {
 			PracticeID: pr.ID, ExternalID: "NHI-ZZZ0016", GivenName: "Tama", FamilyName: "Walker",
 			Phone: "+64211234567", Email: "tama@example.org", Channels: []string{hub.ChannelPortal, hub.ChannelSMS},
 			Locale: "en-NZ", DateOfBirth: "2015-06-01",
-			Guardian:  &hub.Guardian{Name: "Hine Walker", Phone: "+64219876543", Email: "hine@example.org"},
-			SMSOptOut: usPtr(ts(-time.Hour)), Created: ts(0), Updated: ts(0),
+			Guardian:       &hub.Guardian{Name: "Hine Walker", Phone: "+64219876543", Email: "hine@example.org"},
+			EncryptedEmail: true, SMSOptOut: usPtr(ts(-time.Hour)), Created: ts(0), Updated: ts(0),
 		}
 		created, err := s.PutPatient(ctx, p)
 		if err != nil || !created {
@@ -55,8 +55,17 @@ func TestPutPatient(t *testing.T) {
 			t.Fatalf("GetPatientByID: %v", err)
 		}
 		wantEqual(t, "replaced patient", *got, *q)
-		if got.Guardian != nil || got.SMSOptOut != nil || got.Channels != nil {
+		if got.Guardian != nil || got.SMSOptOut != nil || got.Channels != nil || got.EncryptedEmail {
 			t.Errorf("replace kept old fields: %+v", got)
+		}
+
+		// EncryptedEmail is written by the update too.
+		got.EncryptedEmail = true
+		if _, err := s.PutPatient(ctx, got); err != nil {
+			t.Fatalf("PutPatient encrypted email: %v", err)
+		}
+		if again, err := s.GetPatient(ctx, pr.ID, got.ExternalID); err != nil || !again.EncryptedEmail {
+			t.Errorf("EncryptedEmail after update = %+v, %v; want true", again, err)
 		}
 
 		// Put of the record read back: same id, not created.
@@ -73,9 +82,17 @@ func TestFindPatients(t *testing.T) {
 		pr := mustPractice(t, s, "Kauri Health")
 		a := mustPatient(t, s, pr.ID, "A")
 		b := mustPatient(t, s, pr.ID, "B") // same phone and email
-		c := &hub.Patient{PracticeID: pr.ID, ExternalID: "C", Phone: "+64270000000", Email: "c@example.org"}
+		c := &hub.Patient{PracticeID: pr.ID, ExternalID: "C", Phone: "+64270000000", Email: "c@example.org", EncryptedEmail: true}
 		if _, err := s.PutPatient(ctx, c); err != nil {
 			t.Fatal(err)
+		}
+		for _, find := range []func() ([]hub.Patient, error){
+			func() ([]hub.Patient, error) { return s.FindPatientsByPhone(ctx, pr.ID, c.Phone) },
+			func() ([]hub.Patient, error) { return s.FindPatientsByEmail(ctx, pr.ID, c.Email) },
+		} {
+			if got, err := find(); err != nil || len(got) != 1 || !got[0].EncryptedEmail {
+				t.Errorf("find C = %+v, %v; want one with EncryptedEmail", got, err)
+			}
 		}
 		tests := []struct {
 			name string

@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,14 +17,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/karerehub/karere/channels/email"
 	"github.com/karerehub/karere/channels/outbox"
 	"github.com/karerehub/karere/channels/portal"
+	"github.com/karerehub/karere/channels/sms"
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/hub/api"
 	"github.com/karerehub/karere/hub/store"
@@ -44,8 +48,11 @@ type App struct {
 	api   *api.Server
 	reg   *prometheus.Registry
 
+	mail    *email.Sender
+	smtpSrv *email.Server
 	httpSrv *http.Server
 	httpLn  net.Listener
+	smtpLn  net.Listener
 	worker  *asynq.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -94,15 +101,29 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 	if dev {
 		outboxLog = log
 	}
+	ob := outbox.New(a.store, outboxLog)
 	chans := map[string]hub.Channel{
-		hub.ChannelOutbox: outbox.New(a.store, outboxLog),
+		hub.ChannelOutbox: ob,
 		hub.ChannelPortal: portal.New(a.store, nil),
 	}
-	a.svc, err = hub.NewService(a.store, a.queue, hub.Config{SecretKey: cfg.secretKey, Channels: chans, Logger: log})
+	a.svc, err = hub.NewService(a.store, a.queue, hub.Config{SecretKey: cfg.secretKey, Channels: chans, Logger: log,
+		Renderer: templateRenderer{}, PortalURL: cfg.PortalURL})
 	if err != nil {
 		a.close()
 		return nil, err
 	}
+	// Providers: the embedded default keeps SMS and email in the outbox;
+	// otherwise each practice's settings pick its provider, and a practice
+	// without any keeps them in the outbox too.
+	if !dev {
+		smsSender := sms.New(sms.Config{BaseURL: cfg.TwilioBaseURL, PublicURL: cfg.PublicURL, Settings: a.svc})
+		a.svc.SetChannel(hub.ChannelSMS, orOutbox{provider: smsSender, outbox: ob, notConfigured: "sms_not_configured"})
+		a.mail = email.New(email.Config{DefaultRelay: cfg.SMTPRelay, DefaultTLS: cfg.SMTPTLS, DefaultUsername: cfg.SMTPUsername,
+			DefaultPassword: cfg.SMTPPassword, DefaultFrom: cfg.SMTPFrom, ReplyDomain: cfg.ReplyDomain,
+			ReplySecret: cfg.ReplySecret(), PublicURL: cfg.PublicURL, Settings: a.svc, TLSConfig: cfg.RelayTLS})
+		a.svc.SetChannel(hub.ChannelEmail, orOutbox{provider: a.mail, outbox: ob, notConfigured: email.ReasonNotConfigured})
+	}
+	webhooks := sms.NewWebhooks(sms.WebhooksConfig{PublicURL: cfg.PublicURL, Hub: a.svc, Logger: log})
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.reg.MustRegister(newStatsCollector(a.store, asynq.NewInspectorFromRedisClient(a.rdb)))
 	a.api = api.New(a.svc, api.Config{
@@ -112,6 +133,8 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 		Logger:        log,
 		Ready:         a.Ready,
 	})
+	a.api.HandleHTTP("POST "+sms.StatusPath, webhooks.StatusHandler())
+	a.api.HandleHTTP("POST "+sms.InboundPath, webhooks.InboundHandler())
 	a.api.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	return a, nil
 }
@@ -147,6 +170,33 @@ func (a *App) Start(ctx context.Context) error {
 		go func() { defer a.wg.Done(); sw.Run(ctx) }()
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); a.janitor(ctx) }()
+	}
+	if a.cfg.roles["smtp"] && a.cfg.ReplyDomain != "" {
+		scfg := email.ServerConfig{Addr: a.cfg.SMTPAddr, Domains: []string{a.cfg.ReplyDomain}, ReplySecret: a.cfg.ReplySecret(),
+			Logger: a.log}
+		if a.cfg.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+			if err != nil {
+				return fmt.Errorf("KARERE_TLS_CERT/KARERE_TLS_KEY: %w", err)
+			}
+			scfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		if err := scfg.Validate(); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", a.cfg.SMTPAddr)
+		if err != nil {
+			return fmt.Errorf("KARERE_SMTP_ADDR: %w", err)
+		}
+		a.smtpLn = ln
+		a.smtpSrv = email.NewServer(scfg, a.svc)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.smtpSrv.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+				a.log.Error("smtp server stopped", "err", err)
+			}
+		}()
 	}
 	if a.cfg.roles["api"] {
 		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
@@ -209,6 +259,13 @@ func (a *App) Shutdown(ctx context.Context) {
 		}
 		cancel()
 	}
+	if a.smtpSrv != nil {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := a.smtpSrv.Shutdown(sctx); err != nil {
+			a.log.Warn("smtp shutdown", "err", err)
+		}
+		cancel()
+	}
 	if a.worker != nil {
 		a.worker.Shutdown() // waits for in-flight tasks, hands the rest back to Redis
 	}
@@ -220,6 +277,9 @@ func (a *App) Shutdown(ctx context.Context) {
 }
 
 func (a *App) close() {
+	if a.mail != nil {
+		a.mail.Close()
+	}
 	if a.queue != nil {
 		a.queue.Close()
 	}
@@ -240,6 +300,14 @@ func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...), "compone
 func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...), "component", "asynq") }
 func (l asynqLogger) Fatal(args ...any) {
 	l.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}
+
+// SMTPAddr is where the inbound SMTP server listens ("" when it doesn't).
+func (a *App) SMTPAddr() string {
+	if a.smtpLn == nil {
+		return ""
+	}
+	return a.smtpLn.Addr().String()
 }
 
 // Service is the process's hub.Service.

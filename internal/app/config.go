@@ -1,11 +1,15 @@
 package app
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -20,6 +24,7 @@ type Config struct {
 	RedisURL          string
 	HTTPAddr          string
 	PublicURL         string
+	PortalURL         string
 	SecretKey         string
 	Roles             string
 	DataDir           string
@@ -34,6 +39,10 @@ type Config struct {
 	Migrate           bool
 	TwilioBaseURL     string
 	SMTPRelay         string
+	SMTPTLS           string
+	SMTPUsername      string
+	SMTPPassword      string
+	SMTPFrom          string
 	SMTPAddr          string
 	ReplyDomain       string
 	TLSCert           string
@@ -41,6 +50,10 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	RateLimit         float64
+
+	// RelayTLS, when set, is the TLS configuration for outgoing relays
+	// (tests trust a loopback relay's certificate with it).
+	RelayTLS *tls.Config
 
 	secretKey []byte
 	roles     map[string]bool
@@ -116,6 +129,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str(&c.RedisURL, "redis-url", "", "Redis for the queue: redis://host:6379/0 (rediss://, redis-sentinel:// also work)")
 	str(&c.HTTPAddr, "http-addr", DefaultHTTPAddr, "address the HTTP API listens on")
 	str(&c.PublicURL, "public-url", "", "the URL Twilio, mail clients and browsers reach this hub at, e.g. https://karere.example.nz (webhook signatures are checked against it)")
+	str(&c.PortalURL, "portal-url", "", "where patients sign in to the practice portal (shown in notices)")
 	str(&c.SecretKey, "secret-key", "", "32 random bytes, base64 or hex, that encrypt practice settings at rest (openssl rand -base64 32)")
 	str(&c.Roles, "roles", "api,worker,smtp", "what this process runs: any of api, worker, smtp, comma-separated")
 	str(&c.DataDir, "data-dir", "karere-data", "directory for the embedded default's files (hubd dev)")
@@ -130,6 +144,10 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	boolean(&c.Migrate, "migrate", true, "apply database migrations at start")
 	str(&c.TwilioBaseURL, "twilio-base-url", "https://api.twilio.com", "Twilio API base URL (edge locations, tests)")
 	str(&c.SMTPRelay, "smtp-relay", "", "default outgoing mail relay host:port for practices that set none")
+	str(&c.SMTPTLS, "smtp-tls", "starttls", "TLS to the default relay: starttls, implicit or none")
+	str(&c.SMTPUsername, "smtp-username", "", "AUTH user for the default relay")
+	str(&c.SMTPPassword, "smtp-password", "", "AUTH password for the default relay")
+	str(&c.SMTPFrom, "smtp-from", "", "From address for practices that set none, e.g. \"Kōwhai Health\" <noreply@kowhai.example>")
 	str(&c.SMTPAddr, "smtp-addr", ":2525", "address the inbound SMTP server (replies, bounces) listens on")
 	str(&c.ReplyDomain, "reply-domain", "", "mail domain replies and bounces come back to (MX pointing at this hub)")
 	str(&c.TLSCert, "tls-cert", "", "certificate file for STARTTLS on inbound SMTP")
@@ -191,6 +209,16 @@ func (c *Config) Validate(needDB, needRedis bool) error {
 	if c.MaxRetry < 0 {
 		errs = append(errs, "KARERE_MAX_RETRY (--max-retry) must not be negative")
 	}
+	switch c.SMTPTLS {
+	case "starttls", "implicit", "none":
+	default:
+		errs = append(errs, "KARERE_SMTP_TLS (--smtp-tls) must be starttls, implicit or none")
+	}
+	if c.SMTPRelay != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPRelay); err != nil {
+			errs = append(errs, "KARERE_SMTP_RELAY (--smtp-relay) must be host:port, e.g. mail.example.nz:587")
+		}
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, "KARERE_TLS_CERT and KARERE_TLS_KEY go together: set both or neither")
 	}
@@ -225,3 +253,12 @@ func decodeKey(s string) ([]byte, error) {
 
 // SecretKeyBytes is the decoded KARERE_SECRET_KEY (after Validate).
 func (c *Config) SecretKeyBytes() []byte { return c.secretKey }
+
+// ReplySecret derives the key that signs email reply, bounce and
+// unsubscribe tokens from KARERE_SECRET_KEY, so every process agrees on it
+// without another setting.
+func (c *Config) ReplySecret() []byte {
+	m := hmac.New(sha256.New, c.secretKey)
+	m.Write([]byte("karere email reply tokens v1"))
+	return m.Sum(nil)
+}
