@@ -191,13 +191,6 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 		data.GuardianName = p.Guardian.Name
 	}
 	switch d.Kind {
-	case KindNotice:
-		n, err := s.store.GetNotice(ctx, d.PracticeID, d.NoticeID)
-		if err != nil {
-			return nil, err
-		}
-		data.Text = n.Text
-		m.Unsubscribable = true
 	case KindSecureMessageNotice:
 		sm, err := s.store.GetMessage(ctx, d.PracticeID, d.NoticeID)
 		if err != nil {
@@ -208,7 +201,19 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 			m.Ciphertext = sm.Ciphertext // PGP/MIME: the patient reads it in their mail program
 		}
 	default:
-		return nil, Permanentf("unknown_kind", "no renderer for deliveries of kind %q", d.Kind)
+		n, err := s.store.GetNotice(ctx, d.PracticeID, d.NoticeID)
+		if errors.Is(err, ErrNoRows) {
+			return nil, Permanentf("unknown_record", "delivery of kind %q names no notice", d.Kind)
+		}
+		if err != nil {
+			return nil, err
+		}
+		data.Text = n.Text
+		if nd := n.Data; nd != nil {
+			data.Start, data.Clinician, data.Location = nd.Start, nd.Clinician, nd.Location
+			data.Pharmacy, data.Pickup, data.CollectBy = nd.Pharmacy, nd.Pickup, nd.CollectBy
+		}
+		m.Unsubscribable = d.Kind == KindNotice
 	}
 	r, err := s.renderFor(ctx, d, p, data)
 	if err != nil {

@@ -105,6 +105,9 @@ type Store interface {
 	GetSetting(ctx context.Context, practiceID, kind string) ([]byte, error)
 
 	E2EEStore
+	ReminderStore
+	TemplateStore
+	SessionStore
 }
 
 // DeliveryFilter selects deliveries of one practice.

@@ -110,16 +110,32 @@ type Guardian struct {
 	Email string `json:"email,omitempty"`
 }
 
-// Notice is a one-off message to a patient (kinds and templates come later).
+// Notice is one message to a patient, of a kind (KindNotice,
+// appointment_reminder, prescription_ready...): what its deliveries carry,
+// rendered from the practice's template for the kind.
 type Notice struct {
 	ID         string
 	PracticeID string
 	PatientID  string
 	Kind       string
-	Text       string
-	Channels   []string // the planned order: first delivery, then fallbacks
+	Text       string      // KindNotice's text; empty for templated kinds
+	Data       *NoticeData // the facts templated kinds are rendered from
+	Channels   []string    // the planned order: first delivery, then fallbacks
 	Mode       KeyMode
 	Created    time.Time
+}
+
+// NoticeData are the facts of a templated notice (stored as JSON).
+type NoticeData struct {
+	AppointmentID string    `json:"appointment_id,omitempty"`
+	Start         time.Time `json:"start,omitzero"`
+	Clinician     string    `json:"clinician,omitempty"`
+	Location      string    `json:"location,omitempty"`
+	Pharmacy      string    `json:"pharmacy,omitempty"`
+	Pickup        string    `json:"pickup,omitempty"`
+	CollectBy     time.Time `json:"collect_by,omitzero"`
+	// AsksConfirmation: an SMS reminder that asks "reply Y or N".
+	AsksConfirmation bool `json:"asks_confirmation,omitempty"`
 }
 
 // Delivery is one attempt to reach a patient on one channel.

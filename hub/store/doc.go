@@ -32,8 +32,9 @@
 //
 // Every practice-scoped method filters by practice_id, so a record of
 // another practice reads as hub.ErrNoRows. Rows that point at a patient
-// carry a foreign key on (practice_id, patient_id), so a notice, delivery
-// or inbox item cannot name another practice's patient.
+// carry a foreign key on (practice_id, patient_id), so a notice, delivery,
+// inbox item or thread cannot name another practice's patient; likewise a
+// message's thread and a team grant's key are the practice's own.
 //
 // # Errors
 //

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/hub/store"
@@ -30,6 +31,20 @@ func TestTenantIsolation(t *testing.T) {
 		if r, err := s.ClaimIdempotencyKey(ctx, a.ID, "k", []byte("h")); r != nil || err != nil {
 			t.Fatal(r, err)
 		}
+		key := mustKey(t, s, a.ID, hub.OwnerPatient, pat.ID, "AAAA", ts(0))
+		team := mustKey(t, s, a.ID, hub.OwnerTeam, a.ID, "TEAM", ts(0))
+		if err := s.PutLockedKey(ctx, &hub.LockedKey{PracticeID: a.ID, OwnerKind: hub.OwnerStaff, OwnerID: st.ID,
+			Fingerprint: "SSSS", Armored: []byte("locked")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutTeamGrant(ctx, &hub.TeamGrant{PracticeID: a.ID, StaffID: st.ID, TeamKeyID: team.ID, Message: []byte("g")}); err != nil {
+			t.Fatal(err)
+		}
+		th := mustThread(t, s, &hub.Thread{PracticeID: a.ID, PatientID: pat.ID, StaffUnread: 1})
+		msg := &hub.SecureMessage{PracticeID: a.ID, ThreadID: th.ID, SenderKind: "patient", Via: "sms", ProviderID: "SM1"}
+		if err := s.AddMessage(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
 
 		noRows := []struct {
 			name string
@@ -48,6 +63,17 @@ func TestTenantIsolation(t *testing.T) {
 			}},
 			{"MarkInboxRead", func() error { return s.MarkInboxRead(ctx, b.ID, pat.ID, it.ID, ts(0)) }},
 			{"SaveIdempotentResponse", func() error { return s.SaveIdempotentResponse(ctx, b.ID, "k", 200, nil) }},
+			{"CurrentKey", func() error { _, err := s.CurrentKey(ctx, b.ID, hub.OwnerPatient, pat.ID); return err }},
+			{"GetLockedKey", func() error { _, err := s.GetLockedKey(ctx, b.ID, hub.OwnerStaff, st.ID); return err }},
+			{"GetTeamGrant", func() error { _, err := s.GetTeamGrant(ctx, b.ID, st.ID, team.ID); return err }},
+			{"GetThread", func() error { _, err := s.GetThread(ctx, b.ID, th.ID); return err }},
+			{"LatestOpenThread", func() error { _, err := s.LatestOpenThread(ctx, b.ID, pat.ID); return err }},
+			{"UpdateThread", func() error {
+				other := *th
+				other.PracticeID, other.Status = b.ID, hub.ThreadClosed
+				return s.UpdateThread(ctx, &other)
+			}},
+			{"GetMessage", func() error { _, err := s.GetMessage(ctx, b.ID, msg.ID); return err }},
 		}
 		for _, tt := range noRows {
 			t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +94,22 @@ func TestTenantIsolation(t *testing.T) {
 			{"FindPatientsByEmail", func() (int, error) { l, err := s.FindPatientsByEmail(ctx, b.ID, pat.Email); return len(l), err }},
 			{"ListStaff", func() (int, error) { l, err := s.ListStaff(ctx, b.ID); return len(l), err }},
 			{"ListOutbox", func() (int, error) { l, err := s.ListOutbox(ctx, b.ID, 0); return len(l), err }},
+			{"ListKeys", func() (int, error) { l, err := s.ListKeys(ctx, b.ID, hub.OwnerPatient, pat.ID); return len(l), err }},
+			{"ListTeamGrants", func() (int, error) { l, err := s.ListTeamGrants(ctx, b.ID, team.ID); return len(l), err }},
+			{"ListThreads", func() (int, error) {
+				l, err := s.ListThreads(ctx, hub.ThreadFilter{PracticeID: b.ID})
+				return len(l), err
+			}},
+			{"ListThreads by patient, unread", func() (int, error) {
+				l, err := s.ListThreads(ctx, hub.ThreadFilter{PracticeID: b.ID, PatientID: pat.ID, Unread: true})
+				return len(l), err
+			}},
+			{"ListThreads before A's thread", func() (int, error) {
+				l, err := s.ListThreads(ctx, hub.ThreadFilter{PracticeID: b.ID, BeforeID: th.ID})
+				return len(l), err
+			}},
+			{"ListMessages", func() (int, error) { l, err := s.ListMessages(ctx, b.ID, th.ID, "", 0); return len(l), err }},
+			{"DeleteTeamGrants", func() (int, error) { n, err := s.DeleteTeamGrants(ctx, b.ID, st.ID); return int(n), err }},
 		}
 		for _, tt := range empty {
 			t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +133,44 @@ func TestTenantIsolation(t *testing.T) {
 		if err := s.CreateDelivery(ctx, crossD); err == nil {
 			t.Error("CreateDelivery for B with A's patient succeeded")
 		}
+		if err := s.CreateThread(ctx, &hub.Thread{PracticeID: b.ID, PatientID: pat.ID}); err == nil {
+			t.Error("CreateThread for B with A's patient succeeded")
+		}
+		if err := s.AddMessage(ctx, &hub.SecureMessage{PracticeID: b.ID, ThreadID: th.ID, SenderKind: "staff"}); err == nil {
+			t.Error("AddMessage for B to A's thread succeeded")
+		}
+		if err := s.PutTeamGrant(ctx, &hub.TeamGrant{PracticeID: b.ID, StaffID: st.ID, TeamKeyID: team.ID, Message: []byte("g")}); err == nil {
+			t.Error("PutTeamGrant for B with A's team key succeeded")
+		}
+
+		// B's writes with A's owner ids, fingerprints and provider ids are
+		// B's own and leave A's records alone.
+		bKey := mustKey(t, s, b.ID, hub.OwnerPatient, pat.ID, "BBBB", ts(time.Hour))
+		mustKey(t, s, b.ID, hub.OwnerPatient, pat.ID, "AAAA", ts(2*time.Hour))
+		if bKey.ID == key.ID {
+			t.Error("B's key took A's id")
+		}
+		if got, err := s.CurrentKey(ctx, a.ID, hub.OwnerPatient, pat.ID); err != nil || got.ID != key.ID || got.Superseded != nil {
+			t.Errorf("A's current key after B's adds = %+v, %v; want %s", got, err, key.ID)
+		}
+		if err := s.PutLockedKey(ctx, &hub.LockedKey{PracticeID: b.ID, OwnerKind: hub.OwnerStaff, OwnerID: st.ID, Armored: []byte("b")}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetLockedKey(ctx, a.ID, hub.OwnerStaff, st.ID); err != nil || string(got.Armored) != "locked" {
+			t.Errorf("A's locked key after B's put = %+v, %v", got, err)
+		}
+		if _, err := s.GetTeamGrant(ctx, a.ID, st.ID, team.ID); err != nil {
+			t.Errorf("A's grant after B's delete: %v", err)
+		}
+		patB := mustPatient(t, s, b.ID, "A")
+		thB := mustThread(t, s, &hub.Thread{PracticeID: b.ID, PatientID: patB.ID})
+		if err := s.AddMessage(ctx, &hub.SecureMessage{PracticeID: b.ID, ThreadID: thB.ID, SenderKind: "patient",
+			Via: "sms", ProviderID: "SM1"}); err != nil {
+			t.Errorf("AddMessage for B with A's provider id: %v", err)
+		}
+		if l, err := s.ListThreads(ctx, hub.ThreadFilter{PracticeID: b.ID}); err != nil || len(l) != 1 || l[0].ID != thB.ID {
+			t.Errorf("B's threads = %+v, %v; want only %s", l, err, thB.ID)
+		}
 	})
 }
 
@@ -113,6 +193,12 @@ func TestConflicts(t *testing.T) {
 			t.Fatal(err)
 		}
 		other := mustPractice(t, s, "Rimu Medical")
+		key := mustKey(t, s, p.ID, hub.OwnerStaff, "stf_1", "AAAA", ts(0))
+		th := mustThread(t, s, &hub.Thread{PracticeID: p.ID, PatientID: pat.ID})
+		msg := &hub.SecureMessage{PracticeID: p.ID, ThreadID: th.ID, SenderKind: "patient", Via: "email", ProviderID: "<a@example.org>"}
+		if err := s.AddMessage(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
 		tests := []struct {
 			name string
 			call func() error
@@ -137,6 +223,19 @@ func TestConflicts(t *testing.T) {
 				return s.CreateDelivery(ctx, &dup)
 			}},
 			{"audit id", func() error { return s.AddAudit(ctx, &hub.AuditEvent{ID: ev.ID, PracticeID: p.ID}) }},
+			{"key id, other owner", func() error {
+				return s.AddKey(ctx, &hub.Key{ID: key.ID, PracticeID: p.ID, OwnerKind: hub.OwnerStaff, OwnerID: "stf_2", Fingerprint: "BBBB"})
+			}},
+			{"thread id", func() error {
+				return s.CreateThread(ctx, &hub.Thread{ID: th.ID, PracticeID: p.ID, PatientID: pat.ID})
+			}},
+			{"message id", func() error {
+				return s.AddMessage(ctx, &hub.SecureMessage{ID: msg.ID, PracticeID: p.ID, ThreadID: th.ID, SenderKind: "staff"})
+			}},
+			{"message provider id", func() error {
+				return s.AddMessage(ctx, &hub.SecureMessage{PracticeID: p.ID, ThreadID: th.ID, SenderKind: "patient",
+					Via: msg.Via, ProviderID: msg.ProviderID})
+			}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
