@@ -128,14 +128,14 @@ func unwrapPermanent(err error) error {
 // fallback plans the next reachable channel after a failed delivery.
 func (s *Service) fallback(ctx context.Context, tx Store, a Actor, d *Delivery) error {
 	if len(d.Fallbacks) == 0 {
-		return nil
+		return s.deliveryEnded(ctx, tx, d)
 	}
 	p, err := tx.GetPatientByID(ctx, d.PracticeID, d.PatientID)
 	if err != nil {
 		return err
 	}
 	if ch, _ := firstReachable(p, d.Fallbacks); ch == "" {
-		return nil
+		return s.deliveryEnded(ctx, tx, d)
 	}
 	next, err := s.planDelivery(ctx, tx, a, p, d.NoticeID, d.Kind, d.Fallbacks)
 	if err != nil {
@@ -212,12 +212,19 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 		if nd := n.Data; nd != nil {
 			data.Start, data.Clinician, data.Location = nd.Start, nd.Clinician, nd.Location
 			data.Pharmacy, data.Pickup, data.CollectBy = nd.Pharmacy, nd.Pickup, nd.CollectBy
+			data.AsksConfirmation = nd.AsksConfirmation
 		}
 		m.Unsubscribable = d.Kind == KindNotice
 	}
 	r, err := s.renderFor(ctx, d, p, data)
 	if err != nil {
 		return nil, err
+	}
+	if r.Version != d.TemplateVersion { // record the wording this attempt sends
+		if err := s.store.SetDeliveryTemplateVersion(ctx, d.ID, r.Version); err != nil {
+			return nil, err
+		}
+		d.TemplateVersion = r.Version
 	}
 	m.Subject, m.Text, m.HTML = r.Subject, r.Text, r.HTML
 	return m, nil
@@ -299,8 +306,8 @@ func (s *Service) renderFor(ctx context.Context, d *Delivery, p *Patient, data R
 		return r, nil
 	}
 	r, err := s.render.Render(ctx, d.PracticeID, d.Kind, d.Channel, p.Locale, data)
-	if err != nil {
-		return Rendered{}, Permanent("render_failed", err)
+	if err != nil && !IsPermanent(err) {
+		return Rendered{}, fmt.Errorf("hub: render: %w", err) // reading the templates failed: retried
 	}
-	return r, nil
+	return r, err
 }

@@ -17,6 +17,9 @@ type PatientInput struct {
 	Locale      string    `json:"locale"`
 	DateOfBirth string    `json:"date_of_birth"`
 	Guardian    *Guardian `json:"guardian"`
+	// EncryptedEmail asks for secure messages as PGP/MIME email; the
+	// patient must have a key registered.
+	EncryptedEmail bool `json:"encrypted_email"`
 }
 
 // DefaultLocale is used when a patient has none.
@@ -76,6 +79,10 @@ func (in *PatientInput) validate(p *Patient, now time.Time) error {
 		if dob.After(now) || dob.Year() < 1880 {
 			return Invalid("date_of_birth", "invalid_date", "date_of_birth: not a plausible date of birth")
 		}
+	}
+	p.EncryptedEmail = in.EncryptedEmail
+	if p.EncryptedEmail && p.Email == "" {
+		return Invalid("encrypted_email", "missing_field", "encrypted_email: needs an email address")
 	}
 	p.Guardian = nil
 	if g := in.Guardian; g != nil {

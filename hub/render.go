@@ -21,6 +21,9 @@ type RenderData struct {
 	Pickup           string
 	CollectBy        time.Time // or zero
 	Text             string    // a plain notice's text
+	// AsksConfirmation: the message asks "reply Y or N" (an SMS reminder
+	// of a practice that wants confirmations).
+	AsksConfirmation bool
 }
 
 // Rendered is a message ready for a channel.
@@ -33,7 +36,9 @@ type Rendered struct {
 }
 
 // Renderer renders a kind of message for a channel and locale from the
-// practice's templates (package templates, wired in internal/app).
+// practice's templates (package templates, wired in internal/app). Like a
+// channel, it classifies its errors: Permanent for a message that cannot be
+// rendered, any other error (reading the templates) is retried.
 type Renderer interface {
 	Render(ctx context.Context, practiceID, kind, channel, locale string, d RenderData) (Rendered, error)
 }

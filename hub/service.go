@@ -55,6 +55,8 @@ type Service struct {
 
 	subsMu sync.Mutex
 	subs   map[string]map[chan Event]bool
+
+	rem reminderDeps // reminders, webhooks (reminders.go)
 }
 
 // NewService wires a Service.

@@ -127,13 +127,14 @@ type Notice struct {
 
 // NoticeData are the facts of a templated notice (stored as JSON).
 type NoticeData struct {
-	AppointmentID string    `json:"appointment_id,omitempty"`
-	Start         time.Time `json:"start,omitzero"`
-	Clinician     string    `json:"clinician,omitempty"`
-	Location      string    `json:"location,omitempty"`
-	Pharmacy      string    `json:"pharmacy,omitempty"`
-	Pickup        string    `json:"pickup,omitempty"`
-	CollectBy     time.Time `json:"collect_by,omitzero"`
+	AppointmentID  string    `json:"appointment_id,omitempty"`
+	PrescriptionID string    `json:"prescription_id,omitempty"` // the PMS's id
+	Start          time.Time `json:"start,omitzero"`
+	Clinician      string    `json:"clinician,omitempty"`
+	Location       string    `json:"location,omitempty"`
+	Pharmacy       string    `json:"pharmacy,omitempty"`
+	Pickup         string    `json:"pickup,omitempty"`
+	CollectBy      time.Time `json:"collect_by,omitzero"`
 	// AsksConfirmation: an SMS reminder that asks "reply Y or N".
 	AsksConfirmation bool `json:"asks_confirmation,omitempty"`
 }
@@ -157,6 +158,9 @@ type Delivery struct {
 	NotBefore time.Time // zero: as soon as possible
 	Created   time.Time
 	Updated   time.Time
+	// TemplateVersion is the practice template version the delivery was
+	// last rendered from; 0 for a built-in default or not rendered yet.
+	TemplateVersion int
 }
 
 // InboxItem is what the portal channel delivered to a patient's portal

@@ -167,7 +167,9 @@ func Backoff(base, max time.Duration) asynq.RetryDelayFunc {
 	}
 }
 
-// Handler returns the mux that routes tasks to d.
+// Handler returns the mux that routes tasks to d: deliveries, and
+// reminders and webhook events when d is also a ReminderFirer or a
+// WebhookSender.
 func Handler(d Deliverer) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeDeliver, func(ctx context.Context, t *asynq.Task) error {
@@ -179,5 +181,6 @@ func Handler(d Deliverer) *asynq.ServeMux {
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
 		return d.Deliver(ctx, p.DeliveryID, retried >= maxRetry)
 	})
+	registerOptional(mux, d) // reminders and webhooks, when d runs them (reminders.go)
 	return mux
 }

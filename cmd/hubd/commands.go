@@ -120,6 +120,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
   API          %s/v1/   (health: %s/healthz, metrics: %s/metrics)
   Outbox       %s/v1/dev/outbox
+  Staff inbox  %s/inbox/
   Practice     %s (%s)
   API key      %s   (new on every start)
   Staff login  %s / %s
@@ -131,7 +132,7 @@ Try:
   curl -s %s/v1/patients/%s/inbox -H 'Authorization: Bearer %s'
 
 Press Ctrl-C to stop.
-`, cfg.DataDir, url, url, url, url, demo.practice.Name, demo.practice.ID, demo.key, demo.staffEmail, demo.staffPassword,
+`, cfg.DataDir, url, url, url, url, url, demo.practice.Name, demo.practice.ID, demo.key, demo.staffEmail, demo.staffPassword,
 		demo.patient, url, demo.key, demo.patient, url, demo.patient, demo.key)
 	<-ctx.Done()
 	a.Shutdown(context.Background())

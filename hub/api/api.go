@@ -106,6 +106,8 @@ func (s *Server) routes() {
 	s.Authed("GET /v1/deliveries", s.listDeliveries)
 	s.Authed("GET /v1/outbox", s.getOutbox)
 	s.e2eeRoutes()
+	s.templateRoutes()
+	s.reminderRoutes()
 	if s.cfg.Dev {
 		s.Handle("GET /v1/dev/outbox", s.getDevOutbox)
 	}
@@ -169,6 +171,12 @@ func (s *Server) Authed(pattern string, h AuthedHandler) {
 
 func (s *Server) authenticate(r *http.Request) (hub.Actor, error) {
 	auth := r.Header.Get("Authorization")
+	if c, err := r.Cookie(hub.SessionCookie); auth == "" && err == nil {
+		// A staff member's web inbox: the session cookie, and for a request
+		// that changes state the session's CSRF token.
+		mutating := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
+		return s.svc.AuthenticateSession(r.Context(), c.Value, r.Header.Get("X-CSRF-Token"), mutating, remoteIP(r))
+	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || token == "" {
 		return hub.Actor{}, hub.ErrUnauthorized
@@ -195,7 +203,11 @@ func (s *Server) limiter(id string) *rate.Limiter {
 // idempotent runs h at most once per key: the response is recorded in the
 // same transaction as h's writes and replayed to later calls.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, a hub.Actor, key string, h AuthedHandler) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	limit := s.cfg.MaxBody
+	if r.Pattern == "POST /v1/threads/{id}/messages" {
+		limit = hub.DefaultMaxMessageBytes + 1 // the handler's own limit; messages outgrow JSON bodies
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return hub.ErrTooLarge
 	}

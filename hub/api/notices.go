@@ -21,6 +21,10 @@ type deliveryJSON struct {
 	Fallbacks  []string          `json:"fallbacks"`
 	CreatedAt  time.Time         `json:"created_at"`
 	UpdatedAt  time.Time         `json:"updated_at"`
+
+	// TemplateVersion is the practice template version the delivery was
+	// rendered from; 0 for a built-in default (or not rendered yet).
+	TemplateVersion int `json:"template_version"`
 }
 
 func strOrNil(s string) *string {
@@ -37,7 +41,8 @@ func toDeliveryJSON(d *hub.Delivery, patientExternalID string) deliveryJSON {
 	}
 	return deliveryJSON{ID: d.ID, Patient: patientExternalID, Notice: d.NoticeID, Channel: d.Channel, Kind: d.Kind,
 		Mode: d.Mode, State: d.State, Attempts: d.Attempts, ProviderID: strOrNil(d.ProviderID),
-		LastError: strOrNil(d.LastError), Fallbacks: fb, CreatedAt: d.Created, UpdatedAt: d.Updated}
+		LastError: strOrNil(d.LastError), Fallbacks: fb, TemplateVersion: d.TemplateVersion, CreatedAt: d.Created,
+		UpdatedAt: d.Updated}
 }
 
 func (s *Server) postNotice(w http.ResponseWriter, r *http.Request, a hub.Actor) error {

@@ -18,6 +18,7 @@ type patientJSON struct {
 	Locale          string        `json:"locale"`
 	DateOfBirth     string        `json:"date_of_birth"`
 	Guardian        *hub.Guardian `json:"guardian"`
+	EncryptedEmail  bool          `json:"encrypted_email"`
 	SMSOptedOutAt   *time.Time    `json:"sms_opted_out_at"`
 	EmailOptedOutAt *time.Time    `json:"email_opted_out_at"`
 	CreatedAt       time.Time     `json:"created_at"`
@@ -26,7 +27,7 @@ type patientJSON struct {
 
 func toPatientJSON(p *hub.Patient) patientJSON {
 	return patientJSON{ExternalID: p.ExternalID, GivenName: p.GivenName, FamilyName: p.FamilyName, Phone: p.Phone,
-		Email: p.Email, Channels: p.Channels, Locale: p.Locale, DateOfBirth: p.DateOfBirth, Guardian: p.Guardian,
+		Email: p.Email, Channels: p.Channels, Locale: p.Locale, DateOfBirth: p.DateOfBirth, Guardian: p.Guardian, EncryptedEmail: p.EncryptedEmail,
 		SMSOptedOutAt: p.SMSOptOut, EmailOptedOutAt: p.EmailOptOut, CreatedAt: p.Created, UpdatedAt: p.Updated}
 }
 

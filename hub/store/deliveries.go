@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,9 +14,13 @@ import (
 func (s *Store) CreateNotice(ctx context.Context, n *hub.Notice) error {
 	n.ID = orNewID(n.ID, hub.PrefixNotice)
 	n.Created = orNow(n.Created)
-	_, err := s.exec(ctx, `INSERT INTO notices (id, practice_id, patient_id, kind, text, channels, mode, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		n.ID, n.PracticeID, n.PatientID, n.Kind, n.Text, jsonStrings(n.Channels), string(n.Mode), s.d.time(n.Created))
+	data, err := jsonOrNull(n.Data)
+	if err != nil {
+		return fmt.Errorf("store: create notice: data: %w", err)
+	}
+	_, err = s.exec(ctx, `INSERT INTO notices (id, practice_id, patient_id, kind, text, data, channels, mode, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.PracticeID, n.PatientID, n.Kind, n.Text, data, jsonStrings(n.Channels), string(n.Mode), s.d.time(n.Created))
 	return s.d.wrap("create notice", err)
 }
 
@@ -23,9 +28,9 @@ func (s *Store) CreateNotice(ctx context.Context, n *hub.Notice) error {
 func (s *Store) GetNotice(ctx context.Context, practiceID, id string) (*hub.Notice, error) {
 	var n hub.Notice
 	var mode string
-	err := s.queryRow(ctx, `SELECT id, practice_id, patient_id, kind, text, channels, mode, created
+	err := s.queryRow(ctx, `SELECT id, practice_id, patient_id, kind, text, data, channels, mode, created
 		FROM notices WHERE practice_id = ? AND id = ?`, practiceID, id).
-		Scan(&n.ID, &n.PracticeID, &n.PatientID, &n.Kind, &n.Text, stringsCol{&n.Channels}, &mode, timeCol{&n.Created})
+		Scan(&n.ID, &n.PracticeID, &n.PatientID, &n.Kind, &n.Text, jsonCol{&n.Data}, stringsCol{&n.Channels}, &mode, timeCol{&n.Created})
 	if err != nil {
 		return nil, s.d.wrap("get notice", err)
 	}
@@ -34,12 +39,13 @@ func (s *Store) GetNotice(ctx context.Context, practiceID, id string) (*hub.Noti
 }
 
 const deliveryCols = `id, practice_id, patient_id, notice_id, channel, kind, mode, state, attempts,
-	provider_id, last_error, fallbacks, not_before, created, updated`
+	provider_id, last_error, fallbacks, not_before, created, updated, template_version`
 
 func scanDelivery(sc scanner, d *hub.Delivery) error {
 	var mode, state string
 	err := sc.Scan(&d.ID, &d.PracticeID, &d.PatientID, &d.NoticeID, &d.Channel, &d.Kind, &mode, &state, &d.Attempts,
-		&d.ProviderID, &d.LastError, stringsCol{&d.Fallbacks}, timeCol{&d.NotBefore}, timeCol{&d.Created}, timeCol{&d.Updated})
+		&d.ProviderID, &d.LastError, stringsCol{&d.Fallbacks}, timeCol{&d.NotBefore}, timeCol{&d.Created}, timeCol{&d.Updated},
+		&d.TemplateVersion)
 	d.Mode, d.State = hub.KeyMode(mode), hub.DeliveryState(state)
 	return err
 }
@@ -57,10 +63,10 @@ func (s *Store) CreateDelivery(ctx context.Context, d *hub.Delivery) error {
 		d.State = hub.StatePending
 	}
 	_, err := s.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.PracticeID, d.PatientID, d.NoticeID, d.Channel, d.Kind, string(d.Mode), string(d.State), d.Attempts,
 		d.ProviderID, d.LastError, jsonStrings(d.Fallbacks), s.d.timeOrNull(d.NotBefore),
-		s.d.time(d.Created), s.d.time(d.Updated))
+		s.d.time(d.Created), s.d.time(d.Updated), d.TemplateVersion)
 	return s.d.wrap("create delivery", err)
 }
 

@@ -35,7 +35,7 @@ func TestMigrate(t *testing.T) {
 			}
 			for _, table := range []string{"practices", "api_keys", "staff", "patients", "notices", "deliveries",
 				"inbox_items", "outbox_items", "idempotency_keys", "audit_events", "settings",
-				"keys", "locked_keys", "team_grants", "threads", "messages"} {
+				"keys", "locked_keys", "team_grants", "threads", "messages", "templates"} {
 				var n int
 				if err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
 					t.Errorf("table %s: %v", table, err)
@@ -46,7 +46,7 @@ func TestMigrate(t *testing.T) {
 }
 
 // wantSchemaVersion is the number of the last migration.
-const wantSchemaVersion = 2
+const wantSchemaVersion = 5
 
 // TestMigrateFrom1 upgrades a database at version 1 that holds a patient:
 // 00002 adds encrypted_email (false for existing rows) and the E2EE

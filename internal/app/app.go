@@ -30,6 +30,7 @@ import (
 	"github.com/karerehub/karere/channels/sms"
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/hub/api"
+	"github.com/karerehub/karere/hub/inbox"
 	"github.com/karerehub/karere/hub/store"
 	"github.com/karerehub/karere/queue"
 )
@@ -44,8 +45,10 @@ type App struct {
 	redis asynq.RedisConnOpt
 	rdb   redis.UniversalClient
 	queue *queue.Client
+	sched *queue.Scheduler // reminders and outgoing webhooks
 	svc   *hub.Service
 	api   *api.Server
+	inbox *inbox.Handler // the staff web inbox, under /inbox/
 	reg   *prometheus.Registry
 
 	mail    *email.Sender
@@ -107,11 +110,13 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 		hub.ChannelPortal: portal.New(a.store, nil),
 	}
 	a.svc, err = hub.NewService(a.store, a.queue, hub.Config{SecretKey: cfg.secretKey, Channels: chans, Logger: log,
-		Renderer: templateRenderer{}, PortalURL: cfg.PortalURL})
+		Renderer: templateRenderer{store: a.store}, PortalURL: cfg.PortalURL})
 	if err != nil {
 		a.close()
 		return nil, err
 	}
+	a.sched = queue.NewScheduler(a.redis, cfg.MaxRetry)
+	a.svc.SetScheduler(a.sched)
 	// Providers: the embedded default keeps SMS and email in the outbox;
 	// otherwise each practice's settings pick its provider, and a practice
 	// without any keeps them in the outbox too.
@@ -136,6 +141,8 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 	a.api.HandleHTTP("POST "+sms.StatusPath, webhooks.StatusHandler())
 	a.api.HandleHTTP("POST "+sms.InboundPath, webhooks.InboundHandler())
 	a.api.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	a.inbox = inbox.New(a.svc, inbox.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Logger: log})
+	a.api.HandleHTTP(inbox.Prefix, a.inbox)
 	return a, nil
 }
 
@@ -168,6 +175,9 @@ func (a *App) Start(ctx context.Context) error {
 		sw := &queue.Sweeper{Store: a.store, Queue: a.queue, Interval: a.cfg.SweepInterval, Grace: a.cfg.SweepGrace, Log: a.log}
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); sw.Run(ctx) }()
+		rsw := &queue.ReminderSweeper{Store: a.store, Scheduler: a.sched, Interval: a.cfg.SweepInterval, Grace: a.cfg.SweepGrace, Log: a.log}
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); rsw.Run(ctx) }()
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); a.janitor(ctx) }()
 	}
@@ -210,6 +220,7 @@ func (a *App) Start(ctx context.Context) error {
 			ReadTimeout:       60 * time.Second,
 			IdleTimeout:       120 * time.Second,
 		}
+		a.httpSrv.RegisterOnShutdown(a.inbox.Shutdown) // end event streams
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -282,6 +293,9 @@ func (a *App) close() {
 	}
 	if a.queue != nil {
 		a.queue.Close()
+	}
+	if a.sched != nil {
+		a.sched.Close()
 	}
 	if a.rdb != nil {
 		a.rdb.Close()

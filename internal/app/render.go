@@ -2,28 +2,31 @@ package app
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/templates"
 )
 
-// templateRenderer renders hub messages with package templates: the
-// practice's own template when it has one, else the built-in default in
-// the patient's locale, else the en-NZ default.
-type templateRenderer struct{}
+// templateRenderer renders hub messages with package templates, from the
+// template hub.ResolveTemplate picks: the practice's own in the patient's
+// locale, else the built-in default in that locale, else the same in en-NZ.
+type templateRenderer struct {
+	store hub.TemplateStore
+}
 
 var _ hub.Renderer = templateRenderer{}
 
-func (templateRenderer) Render(ctx context.Context, practiceID, kind, channel, locale string, d hub.RenderData) (hub.Rendered, error) {
-	t, ok := templates.Default(kind, channel, locale)
-	if !ok {
-		t, ok = templates.Default(kind, channel, templates.LocaleEnNZ)
+func (r templateRenderer) Render(ctx context.Context, practiceID, kind, channel, locale string, d hub.RenderData) (hub.Rendered, error) {
+	v, err := hub.ResolveTemplate(ctx, r.store, practiceID, kind, channel, locale)
+	if errors.Is(err, hub.ErrNoTemplate) {
+		return hub.Rendered{}, hub.Permanent("render_failed", err)
 	}
-	if !ok {
-		return hub.Rendered{}, fmt.Errorf("no template for %s on %s", kind, channel)
+	if err != nil {
+		return hub.Rendered{}, err // the store could not be read: retried
 	}
+	t := v.Template()
 	loc, err := time.LoadLocation(d.TimeZone)
 	if err != nil || d.TimeZone == "" {
 		loc, _ = time.LoadLocation(hub.DefaultTimeZone)
@@ -33,9 +36,9 @@ func (templateRenderer) Render(ctx context.Context, practiceID, kind, channel, l
 		PracticePhone: d.PracticePhone, PortalURL: d.PortalURL, Start: d.Start, Clinician: d.Clinician,
 		Location: d.Location, Pharmacy: d.Pharmacy, Pickup: d.Pickup, CollectBy: d.CollectBy, Text: d.Text,
 	})
-	r, err := templates.Render(t, data)
+	out, err := templates.Render(t, data)
 	if err != nil {
-		return hub.Rendered{}, err
+		return hub.Rendered{}, hub.Permanent("render_failed", err)
 	}
-	return hub.Rendered{Subject: r.Subject, Text: r.Text, HTML: r.HTML, Version: t.Version}, nil
+	return hub.Rendered{Subject: out.Subject, Text: out.Text, HTML: out.HTML, Version: t.Version}, nil
 }

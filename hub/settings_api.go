@@ -1,0 +1,400 @@
+package hub
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// This file holds the settings the API writes (PUT /v1/settings/{kind})
+// and reads back. Secrets (auth_token, password, dkim_private_key, the
+// webhook secret) are write-only: a read says only whether one is set,
+// and a write that leaves one out keeps the stored one.
+
+// Setting kinds of this part.
+const (
+	SettingWebhooks = "webhooks"
+)
+
+// Reminder settings bounds.
+const (
+	MinReminderOffset = 15 * time.Minute
+	MaxReminderOffset = 14 * 24 * time.Hour
+	MaxReminderCount  = 5
+)
+
+// ReminderSettings are a practice's reminder offsets, quiet hours and
+// whether SMS reminders ask for a Y/N confirmation. The zero value (no
+// settings stored) means the defaults.
+type ReminderSettings struct {
+	Offsets    []string    `json:"offsets"`
+	QuietHours *QuietHours `json:"quiet_hours"`
+	Confirm    *bool       `json:"confirm"`
+}
+
+// QuietHours are "HH:MM" wall-clock times in the practice's time zone.
+// Equal start and end mean no quiet hours.
+type QuietHours struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// ReminderConfig is ReminderSettings checked and with defaults applied.
+type ReminderConfig struct {
+	Offsets    []time.Duration
+	QuietStart Clock
+	QuietEnd   Clock
+	Confirm    bool
+}
+
+// Settings returns the config as the API shows it.
+func (c ReminderConfig) Settings() ReminderSettings {
+	offs := make([]string, 0, len(c.Offsets))
+	for _, o := range c.Offsets {
+		offs = append(offs, OffsetLabel(o))
+	}
+	confirm := c.Confirm
+	return ReminderSettings{Offsets: offs, QuietHours: &QuietHours{Start: c.QuietStart.String(), End: c.QuietEnd.String()},
+		Confirm: &confirm}
+}
+
+// Policy is the planning policy for a practice in loc.
+func (c ReminderConfig) Policy(loc *time.Location) ReminderPolicy {
+	return ReminderPolicy{Offsets: c.Offsets, QuietStart: c.QuietStart, QuietEnd: c.QuietEnd, Location: loc}
+}
+
+// checkReminderSettings validates in; offsets below minOffset are refused
+// (MinReminderOffset outside tests).
+func checkReminderSettings(in ReminderSettings, minOffset time.Duration) (ReminderConfig, error) {
+	c := ReminderConfig{Offsets: DefaultReminderOffsets, QuietStart: DefaultQuietStart, QuietEnd: DefaultQuietEnd, Confirm: true}
+	if in.Offsets != nil {
+		if len(in.Offsets) == 0 || len(in.Offsets) > MaxReminderCount {
+			return c, Invalid("offsets", "invalid_offsets", "offsets: give 1 to %d offsets, such as [\"48h\", \"2h\"]", MaxReminderCount)
+		}
+		c.Offsets = nil
+		seen := map[time.Duration]bool{}
+		for i, s := range in.Offsets {
+			field := "offsets[" + strconv.Itoa(i) + "]"
+			d, err := time.ParseDuration(s)
+			if err != nil || strings.HasPrefix(s, "-") {
+				return c, Invalid(field, "invalid_offset", "%s: %q is not a duration (use forms like 48h, 2h, 90m)", field, s)
+			}
+			if d < minOffset || d > MaxReminderOffset {
+				return c, Invalid(field, "invalid_offset", "%s: %s is outside %s to 14 days", field, s, OffsetLabel(minOffset))
+			}
+			if d%time.Second != 0 {
+				return c, Invalid(field, "invalid_offset", "%s: use whole seconds", field)
+			}
+			if seen[d] {
+				return c, Invalid(field, "invalid_offset", "%s: %s is listed twice", field, s)
+			}
+			seen[d] = true
+			c.Offsets = append(c.Offsets, d)
+		}
+	}
+	if q := in.QuietHours; q != nil {
+		var ok bool
+		if c.QuietStart, ok = ParseClock(q.Start); !ok {
+			return c, Invalid("quiet_hours.start", "invalid_time", "quiet_hours.start: use HH:MM, 24-hour (\"20:00\")")
+		}
+		if c.QuietEnd, ok = ParseClock(q.End); !ok {
+			return c, Invalid("quiet_hours.end", "invalid_time", "quiet_hours.end: use HH:MM, 24-hour (\"08:00\")")
+		}
+	}
+	if in.Confirm != nil {
+		c.Confirm = *in.Confirm
+	}
+	return c, nil
+}
+
+// PutReminderSettings validates and stores the practice's reminder
+// settings; existing appointments keep their planned reminders until they
+// are next changed.
+func (s *Service) PutReminderSettings(ctx context.Context, a Actor, in ReminderSettings) (ReminderConfig, error) {
+	c, err := checkReminderSettings(in, s.minReminderOffset())
+	if err != nil {
+		return c, err
+	}
+	return c, s.PutSettings(ctx, a, SettingReminders, c.Settings())
+}
+
+// ReminderConfig returns the practice's reminder settings, defaults when
+// none are stored.
+func (s *Service) ReminderConfig(ctx context.Context, practiceID string) (ReminderConfig, error) {
+	var in ReminderSettings
+	if _, err := s.Settings(ctx, practiceID, SettingReminders, &in); err != nil {
+		return ReminderConfig{}, err
+	}
+	// Stored settings were checked when written; a smaller minimum keeps
+	// a test's short offsets readable after the hook is reset.
+	return checkReminderSettings(in, time.Second)
+}
+
+var (
+	accountSIDRe = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	serviceSIDRe = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	e164Re       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+)
+
+// SMSSettingsView is SMSSettings as the API shows it.
+type SMSSettingsView struct {
+	AccountSID          string `json:"account_sid"`
+	AuthTokenSet        bool   `json:"auth_token_set"`
+	From                string `json:"from,omitempty"`
+	MessagingServiceSID string `json:"messaging_service_sid,omitempty"`
+	MaxSegments         int    `json:"max_segments,omitempty"`
+	HelpText            string `json:"help_text,omitempty"`
+}
+
+// PutSMSSettings validates and stores the practice's Twilio settings. An
+// empty AuthToken keeps the stored one.
+func (s *Service) PutSMSSettings(ctx context.Context, a Actor, in SMSSettings) (SMSSettingsView, error) {
+	var old SMSSettings
+	if _, err := s.Settings(ctx, a.PracticeID, SettingSMS, &old); err != nil {
+		return SMSSettingsView{}, err
+	}
+	if !accountSIDRe.MatchString(in.AccountSID) {
+		return SMSSettingsView{}, Invalid("account_sid", "invalid_account_sid", "account_sid: AC followed by 32 hexadecimal digits")
+	}
+	if in.AuthToken == "" {
+		if old.AuthToken == "" || old.AccountSID != in.AccountSID {
+			return SMSSettingsView{}, Invalid("auth_token", "missing_field", "auth_token: required (with a new account_sid too)")
+		}
+		in.AuthToken = old.AuthToken
+	} else if len(in.AuthToken) < 16 || len(in.AuthToken) > 128 || strings.ContainsAny(in.AuthToken, " \t\r\n") {
+		return SMSSettingsView{}, Invalid("auth_token", "invalid_auth_token", "auth_token: 16-128 characters without spaces")
+	}
+	switch {
+	case in.From == "" && in.MessagingServiceSID == "":
+		return SMSSettingsView{}, Invalid("from", "missing_field", "from: give a sender number (E.164) or a messaging_service_sid")
+	case in.From != "" && !e164Re.MatchString(in.From):
+		return SMSSettingsView{}, Invalid("from", "invalid_phone", "from: an E.164 number such as +64211234567")
+	case in.MessagingServiceSID != "" && !serviceSIDRe.MatchString(in.MessagingServiceSID):
+		return SMSSettingsView{}, Invalid("messaging_service_sid", "invalid_messaging_service_sid",
+			"messaging_service_sid: MG followed by 32 hexadecimal digits")
+	}
+	if in.MaxSegments < 0 || in.MaxSegments > 10 {
+		return SMSSettingsView{}, Invalid("max_segments", "invalid_max_segments", "max_segments: 1 to 10 (0 or leave it out for the default)")
+	}
+	if utf8.RuneCountInString(in.HelpText) > 320 || !utf8.ValidString(in.HelpText) {
+		return SMSSettingsView{}, Invalid("help_text", "invalid_help_text", "help_text: at most 320 characters")
+	}
+	if err := s.PutSettings(ctx, a, SettingSMS, in); err != nil {
+		return SMSSettingsView{}, err
+	}
+	return smsView(&in), nil
+}
+
+func smsView(v *SMSSettings) SMSSettingsView {
+	return SMSSettingsView{AccountSID: v.AccountSID, AuthTokenSet: v.AuthToken != "", From: v.From,
+		MessagingServiceSID: v.MessagingServiceSID, MaxSegments: v.MaxSegments, HelpText: v.HelpText}
+}
+
+// SMSSettingsView returns the practice's Twilio settings without the
+// token; found is false when none are set.
+func (s *Service) SMSSettingsView(ctx context.Context, practiceID string) (SMSSettingsView, bool, error) {
+	var v SMSSettings
+	ok, err := s.Settings(ctx, practiceID, SettingSMS, &v)
+	if err != nil || !ok {
+		return SMSSettingsView{}, ok, err
+	}
+	return smsView(&v), true, nil
+}
+
+// EmailSettingsView is EmailSettings as the API shows it.
+type EmailSettingsView struct {
+	From              string `json:"from"`
+	RelayHost         string `json:"relay_host,omitempty"`
+	RelayPort         int    `json:"relay_port,omitempty"`
+	TLS               string `json:"tls,omitempty"`
+	Username          string `json:"username,omitempty"`
+	PasswordSet       bool   `json:"password_set"`
+	ReplyDomain       string `json:"reply_domain,omitempty"`
+	DKIMDomain        string `json:"dkim_domain,omitempty"`
+	DKIMSelector      string `json:"dkim_selector,omitempty"`
+	DKIMPrivateKeySet bool   `json:"dkim_private_key_set"`
+}
+
+var hostRe = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
+func checkHost(field, h string) error {
+	if h == "" || len(h) > 253 || (!hostRe.MatchString(h) && net.ParseIP(h) == nil) {
+		return Invalid(field, "invalid_host", "%s: a host name such as smtp.example.nz", field)
+	}
+	return nil
+}
+
+// PutEmailSettings validates and stores the practice's email settings.
+// An empty Password or DKIMPrivateKey keeps the stored one.
+func (s *Service) PutEmailSettings(ctx context.Context, a Actor, in EmailSettings) (EmailSettingsView, error) {
+	var old EmailSettings
+	if _, err := s.Settings(ctx, a.PracticeID, SettingEmail, &old); err != nil {
+		return EmailSettingsView{}, err
+	}
+	if in.From == "" {
+		return EmailSettingsView{}, Invalid("from", "missing_field", "from: required (\"Kōwhai Health <noreply@kowhai.example.nz>\")")
+	}
+	if addr, err := mail.ParseAddress(in.From); err != nil || strings.ContainsAny(in.From, "\r\n") || !strings.Contains(addr.Address, "@") {
+		return EmailSettingsView{}, Invalid("from", "invalid_email", "from: not a valid address (\"Name <address@example.nz>\" or \"address@example.nz\")")
+	}
+	if in.RelayHost != "" {
+		if err := checkHost("relay_host", in.RelayHost); err != nil {
+			return EmailSettingsView{}, err
+		}
+	}
+	if in.RelayPort < 0 || in.RelayPort > 65535 {
+		return EmailSettingsView{}, Invalid("relay_port", "invalid_port", "relay_port: 1 to 65535")
+	}
+	switch in.TLS {
+	case "", "starttls", "implicit", "none":
+	default:
+		return EmailSettingsView{}, Invalid("tls", "invalid_tls", "tls: one of starttls, implicit, none")
+	}
+	for _, f := range []struct{ name, v string }{{"reply_domain", in.ReplyDomain}, {"dkim_domain", in.DKIMDomain}} {
+		if f.v != "" {
+			if err := checkHost(f.name, f.v); err != nil {
+				return EmailSettingsView{}, err
+			}
+		}
+	}
+	if in.DKIMSelector != "" && !hostRe.MatchString(in.DKIMSelector) {
+		return EmailSettingsView{}, Invalid("dkim_selector", "invalid_dkim_selector", "dkim_selector: letters, digits, '-' and '.'")
+	}
+	if in.Password == "" && in.Username != "" {
+		in.Password = old.Password
+	}
+	if in.DKIMPrivateKey == "" {
+		in.DKIMPrivateKey = old.DKIMPrivateKey
+	} else if err := checkDKIMKey(in.DKIMPrivateKey); err != nil {
+		return EmailSettingsView{}, err
+	}
+	if in.DKIMPrivateKey != "" && (in.DKIMDomain == "" || in.DKIMSelector == "") {
+		field := "dkim_domain"
+		if in.DKIMDomain != "" {
+			field = "dkim_selector"
+		}
+		return EmailSettingsView{}, Invalid(field, "missing_field", "%s: required with a DKIM key", field)
+	}
+	if err := s.PutSettings(ctx, a, SettingEmail, in); err != nil {
+		return EmailSettingsView{}, err
+	}
+	return emailView(&in), nil
+}
+
+// checkDKIMKey accepts an RSA (at least 1024 bits) or Ed25519 private key
+// in PEM, PKCS#1 or PKCS#8.
+func checkDKIMKey(s string) error {
+	bad := Invalid("dkim_private_key", "invalid_dkim_key",
+		"dkim_private_key: an RSA (1024 bits or more) or Ed25519 private key in PEM (PKCS#1 or PKCS#8)")
+	block, _ := pem.Decode([]byte(strings.TrimSpace(s)))
+	if block == nil {
+		return bad
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	default:
+		return bad
+	}
+	if err != nil {
+		return bad
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 1024 {
+			return bad
+		}
+	case ed25519.PrivateKey:
+	default:
+		return bad
+	}
+	return nil
+}
+
+func emailView(v *EmailSettings) EmailSettingsView {
+	return EmailSettingsView{From: v.From, RelayHost: v.RelayHost, RelayPort: v.RelayPort, TLS: v.TLS, Username: v.Username,
+		PasswordSet: v.Password != "", ReplyDomain: v.ReplyDomain, DKIMDomain: v.DKIMDomain, DKIMSelector: v.DKIMSelector,
+		DKIMPrivateKeySet: v.DKIMPrivateKey != ""}
+}
+
+// EmailSettingsView returns the practice's email settings without
+// secrets; found is false when none are set.
+func (s *Service) EmailSettingsView(ctx context.Context, practiceID string) (EmailSettingsView, bool, error) {
+	var v EmailSettings
+	ok, err := s.Settings(ctx, practiceID, SettingEmail, &v)
+	if err != nil || !ok {
+		return EmailSettingsView{}, ok, err
+	}
+	return emailView(&v), true, nil
+}
+
+// WebhookSettings say where the practice's PMS takes events. Secret signs
+// each event (Karere-Signature); it is write-only.
+type WebhookSettings struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret,omitempty"`
+}
+
+// WebhookSettingsView is WebhookSettings as the API shows it.
+type WebhookSettingsView struct {
+	URL       string `json:"url"`
+	SecretSet bool   `json:"secret_set"`
+}
+
+// PutWebhookSettings validates and stores the practice's webhook
+// endpoint. The URL must be https (http only to a loopback host, for a
+// PMS on the same machine and for tests). An empty Secret keeps the
+// stored one.
+func (s *Service) PutWebhookSettings(ctx context.Context, a Actor, in WebhookSettings) (WebhookSettingsView, error) {
+	var old WebhookSettings
+	if _, err := s.Settings(ctx, a.PracticeID, SettingWebhooks, &old); err != nil {
+		return WebhookSettingsView{}, err
+	}
+	u, err := url.Parse(in.URL)
+	if in.URL == "" || err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || len(in.URL) > 2000 {
+		return WebhookSettingsView{}, Invalid("url", "invalid_url", "url: an absolute https URL without credentials")
+	}
+	host := u.Hostname()
+	loopback := host == "localhost" || net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback()
+	if u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
+		return WebhookSettingsView{}, Invalid("url", "invalid_url", "url: must be https (http only to a loopback host)")
+	}
+	if in.Secret == "" {
+		in.Secret = old.Secret
+	}
+	if in.Secret == "" {
+		return WebhookSettingsView{}, Invalid("secret", "missing_field", "secret: required (at least 16 characters)")
+	}
+	if len(in.Secret) < 16 || len(in.Secret) > 256 {
+		return WebhookSettingsView{}, Invalid("secret", "invalid_secret", "secret: 16 to 256 characters")
+	}
+	if err := s.PutSettings(ctx, a, SettingWebhooks, in); err != nil {
+		return WebhookSettingsView{}, err
+	}
+	return WebhookSettingsView{URL: in.URL, SecretSet: true}, nil
+}
+
+// WebhookSettingsView returns the practice's webhook endpoint without
+// the secret; found is false when none is set.
+func (s *Service) WebhookSettingsView(ctx context.Context, practiceID string) (WebhookSettingsView, bool, error) {
+	var v WebhookSettings
+	ok, err := s.Settings(ctx, practiceID, SettingWebhooks, &v)
+	if err != nil || !ok {
+		return WebhookSettingsView{}, ok, err
+	}
+	return WebhookSettingsView{URL: v.URL, SecretSet: v.Secret != ""}, true, nil
+}

@@ -1,0 +1,252 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Outgoing webhooks tell the practice's PMS what happened: a patient
+// confirmed or declined an appointment, a delivery failed for good. Each
+// event is stored (webhook_events) in the transaction that caused it and
+// sent after commit through the queue (task id = event id), retried with
+// the queue's backoff.
+//
+// The request is a POST of the event as JSON
+//
+//	{"id": "evt_...", "type": "appointment.confirmed", "created": "...", "data": {...}}
+//
+// with the headers
+//
+//	Karere-Event: appointment.confirmed
+//	Karere-Delivery: evt_...          (the event id: de-duplicate on it)
+//	Karere-Signature: t=1767225600,v1=5257a869e7ec...
+//
+// v1 is the hex HMAC-SHA256, keyed with the practice's webhook secret, of
+// the timestamp, a full stop and the raw body: "1767225600.{...}". To
+// verify (VerifyWebhookSignature does this): split the header on commas,
+// take t and every v1, compute the HMAC over t + "." + body exactly as
+// received (before any JSON parsing), compare in constant time with each
+// v1, and refuse a t more than five minutes from your clock (replays).
+//
+// A 2xx answer ends the event (sent). A 4xx other than 408 and 429 means
+// the PMS refuses it: the event is failed and its task archived, with no
+// retry. Anything else (network errors, timeouts, 408, 429, 5xx) is
+// retried; after the last retry the event is failed.
+
+// Webhook headers.
+const (
+	WebhookEventHeader     = "Karere-Event"
+	WebhookDeliveryHeader  = "Karere-Delivery"
+	WebhookSignatureHeader = "Karere-Signature"
+)
+
+// DefaultWebhookTolerance is how far a signature's timestamp may be from
+// the receiver's clock.
+const DefaultWebhookTolerance = 5 * time.Minute
+
+// WebhookTimeout bounds one POST to a PMS: a slow PMS must not hold a
+// worker, and the event is retried anyway.
+const WebhookTimeout = 10 * time.Second
+
+var webhookClient = &http.Client{
+	Timeout: WebhookTimeout,
+	// A redirect would resend the signed body somewhere not configured.
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// SetWebhookClient replaces the client outgoing webhooks use (tests,
+// proxies). It must have a timeout.
+func (s *Service) SetWebhookClient(c *http.Client) { s.rem.client = c }
+
+// SignWebhook returns the Karere-Signature header value for body sent at t.
+func SignWebhook(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + webhookMAC(secret, ts, body)
+}
+
+func webhookMAC(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts))
+	m.Write([]byte("."))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ErrWebhookSignature is returned by VerifyWebhookSignature.
+var ErrWebhookSignature = errors.New("hub: webhook signature does not verify")
+
+// VerifyWebhookSignature checks a Karere-Signature header against the raw
+// body with the shared secret: a v1 signature must match and t must be
+// within tolerance of now (DefaultWebhookTolerance when 0). A PMS written
+// in Go can call it as it is.
+func VerifyWebhookSignature(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	if tolerance <= 0 {
+		tolerance = DefaultWebhookTolerance
+	}
+	var ts string
+	var sigs []string
+	for _, part := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		switch {
+		case !ok:
+		case k == "t":
+			ts = v
+		case k == "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	unix, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || len(sigs) == 0 {
+		return fmt.Errorf("%w: malformed header", ErrWebhookSignature)
+	}
+	if d := now.Sub(time.Unix(unix, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%w: timestamp outside the tolerance", ErrWebhookSignature)
+	}
+	want := webhookMAC(secret, ts, body)
+	for _, s := range sigs {
+		if subtle.ConstantTimeCompare([]byte(s), []byte(want)) == 1 {
+			return nil
+		}
+	}
+	return ErrWebhookSignature
+}
+
+// emitWebhook stores an event for the practice's PMS in tx and queues it
+// after commit; it does nothing when the practice has no webhook URL.
+func (s *Service) emitWebhook(ctx context.Context, tx Store, practiceID, typ string, data any) error {
+	var set WebhookSettings
+	ok, err := s.Settings(ctx, practiceID, SettingWebhooks, &set)
+	if err != nil || !ok || set.URL == "" {
+		return err
+	}
+	now := s.Now()
+	e := &WebhookEvent{ID: NewID(PrefixWebhook), PracticeID: practiceID, Type: typ, State: WebhookPending, Created: now, Updated: now}
+	e.Body, err = json.Marshal(map[string]any{"id": e.ID, "type": typ, "created": now, "data": data})
+	if err != nil {
+		return err
+	}
+	if err := tx.CreateWebhookEvent(ctx, e); err != nil {
+		return err
+	}
+	ev := *e
+	afterCommit(ctx, func(ctx context.Context) {
+		if s.rem.sched == nil {
+			return
+		}
+		if err := s.rem.sched.EnqueueWebhook(context.WithoutCancel(ctx), &ev); err != nil {
+			s.log.Warn("enqueueing a webhook event failed; the sweeper will retry", "event", ev.ID, "err", err)
+		}
+	})
+	return nil
+}
+
+// deliveryEnded reports a delivery that failed with no channel left to
+// try (delivery.failed). The reason is the code only, never a provider's
+// text (which may quote an address).
+func (s *Service) deliveryEnded(ctx context.Context, tx Store, d *Delivery) error {
+	p, err := tx.GetPatientByID(ctx, d.PracticeID, d.PatientID)
+	if err != nil {
+		return err
+	}
+	reason, _, _ := strings.Cut(d.LastError, ":")
+	return s.emitWebhook(ctx, tx, d.PracticeID, WebhookDeliveryFailed, map[string]any{
+		"delivery": d.ID, "notice": d.NoticeID, "kind": d.Kind, "patient": p.ExternalID, "channel": d.Channel,
+		"state": d.State, "reason": reason,
+	})
+}
+
+// SendWebhook posts one stored event to the practice's PMS; the queue's
+// worker calls it, final on the last attempt. A sent or failed event is
+// left alone. A permanent refusal is returned as a PermanentError (the
+// queue archives the task without retrying); any other error means
+// "retry later".
+func (s *Service) SendWebhook(ctx context.Context, id string, final bool) error {
+	e, err := s.store.GetWebhookEvent(ctx, "", id)
+	if errors.Is(err, ErrNoRows) {
+		s.log.Warn("webhook task for an unknown event: dropped", "event", id)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if e.State != WebhookPending {
+		return nil
+	}
+	var set WebhookSettings
+	ok, err := s.Settings(ctx, e.PracticeID, SettingWebhooks, &set)
+	if err != nil {
+		return err
+	}
+	record := func(state, lastError string) error {
+		e.State, e.LastError, e.Updated = state, lastError, s.Now()
+		return s.store.UpdateWebhookEvent(context.WithoutCancel(ctx), e)
+	}
+	if !ok || set.URL == "" {
+		if err := record(WebhookFailed, "no webhook url configured"); err != nil {
+			return err
+		}
+		return Permanentf("not_configured", "the practice has no webhook url")
+	}
+	e.Attempts++
+	status, err := s.postWebhook(ctx, set, e)
+	switch {
+	case IsPermanent(err):
+		if rerr := record(WebhookFailed, errorText("invalid_url", nil)); rerr != nil {
+			return rerr
+		}
+		return err
+	case err == nil && status >= 200 && status < 300:
+		return record(WebhookSent, "")
+	case err == nil && status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+		if rerr := record(WebhookFailed, "HTTP "+strconv.Itoa(status)); rerr != nil {
+			return rerr
+		}
+		return Permanentf("refused", "webhook %s: the PMS answered HTTP %d", e.ID, status)
+	}
+	if err == nil {
+		err = fmt.Errorf("the PMS answered HTTP %d", status)
+	}
+	state := WebhookPending
+	if final {
+		state = WebhookFailed
+	}
+	if rerr := record(state, errorText("temporary", err)); rerr != nil {
+		s.log.Warn("recording a webhook failure", "event", e.ID, "err", rerr)
+	}
+	return fmt.Errorf("hub: webhook %s: %w", e.ID, err)
+}
+
+func (s *Service) postWebhook(ctx context.Context, set WebhookSettings, e *WebhookEvent) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, set.URL, bytes.NewReader(e.Body))
+	if err != nil {
+		return 0, Permanent("invalid_url", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Karere-Webhooks/1")
+	req.Header.Set(WebhookEventHeader, e.Type)
+	req.Header.Set(WebhookDeliveryHeader, e.ID)
+	req.Header.Set(WebhookSignatureHeader, SignWebhook(set.Secret, s.Now(), e.Body))
+	c := s.rem.client
+	if c == nil {
+		c = webhookClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, nil
+}
