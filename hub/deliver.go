@@ -134,7 +134,7 @@ func (s *Service) fallback(ctx context.Context, tx Store, a Actor, d *Delivery) 
 	if err != nil {
 		return err
 	}
-	if ch, _ := firstReachable(p, d.Fallbacks); ch == "" {
+	if ch, _ := firstReachable(p, d.Fallbacks, s.Now()); ch == "" {
 		return s.deliveryEnded(ctx, tx, d)
 	}
 	next, err := s.planDelivery(ctx, tx, a, p, d.NoticeID, d.Kind, d.Fallbacks)
@@ -171,14 +171,14 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 	m := &Message{Delivery: d, Practice: pr, Patient: p}
 	switch d.Channel {
 	case ChannelSMS:
-		if m.To = addressFor(p, ChannelSMS); m.To == "" {
+		if m.To = addressFor(p, ChannelSMS, s.Now()); m.To == "" {
 			return nil, Permanentf("no_address", "the patient has no mobile number")
 		}
 		if p.SMSOptOut != nil {
 			return nil, Permanentf("opted_out", "the number texted STOP on %s", p.SMSOptOut.Format(time.DateOnly))
 		}
 	case ChannelEmail:
-		if m.To = addressFor(p, ChannelEmail); m.To == "" {
+		if m.To = addressFor(p, ChannelEmail, s.Now()); m.To == "" {
 			return nil, Permanentf("no_address", "the patient has no email address")
 		}
 		if p.EmailOptOut != nil {
@@ -187,7 +187,7 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 	}
 	data := RenderData{PatientFirstName: p.GivenName, PracticeName: pr.Name, PracticePhone: pr.Phone,
 		PortalURL: s.portal, TimeZone: pr.TimeZone}
-	if p.Guardian != nil {
+	if p.GuardianReceives(s.Now()) {
 		data.GuardianName = p.Guardian.Name
 	}
 	switch d.Kind {

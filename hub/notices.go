@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -77,7 +78,7 @@ func (s *Service) SubmitNotice(ctx context.Context, a Actor, in NoticeInput) (*N
 // chans that the patient can be reached on; the others become its
 // fallbacks. It is queued after commit.
 func (s *Service) planDelivery(ctx context.Context, tx Store, a Actor, p *Patient, recordID, kind string, chans []string) (*Delivery, error) {
-	ch, rest := firstReachable(p, chans)
+	ch, rest := firstReachable(p, chans, s.Now())
 	if ch == "" {
 		return nil, Unprocessable("channels", "no_reachable_channel",
 			"channels: the patient has no phone or email for any of %s", strings.Join(chans, ", "))
@@ -97,9 +98,9 @@ func (s *Service) planDelivery(ctx context.Context, tx Store, a Actor, p *Patien
 
 // firstReachable returns the first channel the patient has an address for,
 // and the channels after it.
-func firstReachable(p *Patient, chans []string) (string, []string) {
+func firstReachable(p *Patient, chans []string, now time.Time) (string, []string) {
 	for i, c := range chans {
-		if addressFor(p, c) != "" || c == ChannelPortal {
+		if addressFor(p, c, now) != "" || c == ChannelPortal {
 			return c, append([]string(nil), chans[i+1:]...)
 		}
 	}
@@ -107,23 +108,18 @@ func firstReachable(p *Patient, chans []string) (string, []string) {
 }
 
 // addressFor returns where a channel reaches the patient: the guardian's
-// number or address when the patient has a guardian.
-func addressFor(p *Patient, channel string) string {
+// number or address when the guardian receives the patient's notices.
+func addressFor(p *Patient, channel string, now time.Time) string {
+	g := p.GuardianReceives(now)
 	switch channel {
 	case ChannelSMS:
-		if p.Guardian != nil && p.Guardian.Phone != "" {
+		if g {
 			return p.Guardian.Phone
-		}
-		if p.Guardian != nil {
-			return ""
 		}
 		return p.Phone
 	case ChannelEmail:
-		if p.Guardian != nil && p.Guardian.Email != "" {
+		if g {
 			return p.Guardian.Email
-		}
-		if p.Guardian != nil {
-			return ""
 		}
 		return p.Email
 	}

@@ -86,7 +86,7 @@ func (in *PatientInput) validate(p *Patient, now time.Time) error {
 	}
 	p.Guardian = nil
 	if g := in.Guardian; g != nil {
-		ng := &Guardian{}
+		ng := &Guardian{Proxy: g.Proxy}
 		if ng.Name, err = checkName("guardian.name", g.Name); err != nil {
 			return err
 		}

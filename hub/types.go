@@ -103,11 +103,35 @@ type Patient struct {
 	Updated        time.Time
 }
 
-// Guardian receives a dependant patient's notices.
+// Guardian receives a dependant patient's notices: always for a child
+// under GuardianAge, and for an adult who has made them their proxy.
 type Guardian struct {
 	Name  string `json:"name"`
 	Phone string `json:"phone,omitempty"`
 	Email string `json:"email,omitempty"`
+	// Proxy: the (adult) patient asked for their notices to go to this
+	// person.
+	Proxy bool `json:"proxy,omitempty"`
+}
+
+// GuardianAge: notices for a patient younger than this go to their
+// guardian.
+const GuardianAge = 16
+
+// GuardianReceives reports whether the patient's notices go to their
+// guardian at time now.
+func (p *Patient) GuardianReceives(now time.Time) bool {
+	if p.Guardian == nil {
+		return false
+	}
+	if p.Guardian.Proxy {
+		return true
+	}
+	dob, err := time.Parse("2006-01-02", p.DateOfBirth)
+	if err != nil {
+		return true // a guardian was given and the age is unknown: err towards the guardian
+	}
+	return now.Before(dob.AddDate(GuardianAge, 0, 0))
 }
 
 // Notice is one message to a patient, of a kind (KindNotice,
