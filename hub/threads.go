@@ -21,6 +21,11 @@ const (
 	// DefaultNoticeWindow: at most one "you have a new secure message"
 	// notice per thread in this window, so a busy thread is no SMS storm.
 	DefaultNoticeWindow = 15 * time.Minute
+	// MaxMessageBody bounds the HTTP body of a posted message: the binary
+	// limit once ASCII-armored (base64 adds a third, plus headers and line
+	// ends). Inspect then holds the dearmored message to
+	// DefaultMaxMessageBytes.
+	MaxMessageBody = DefaultMaxMessageBytes/3*4 + DefaultMaxMessageBytes/64*2 + 4096
 	// MaxReplyText bounds a plaintext reply arriving by SMS or email.
 	MaxReplyText = 64 << 10
 )
@@ -182,6 +187,9 @@ func (s *Service) PostMessage(ctx context.Context, a Actor, threadID string, fro
 				allowed = append(allowed, pub)
 			}
 		}
+		// A client that fetched the keys just before a rotation may still
+		// encrypt to the superseded ones: accept those for keyAge.
+		allowed = append(allowed, s.recentlySuperseded(ctx, tx, t)...)
 		if err := pgp.CheckRecipients(env, required, allowed...); err != nil {
 			return pgpError("message", err)
 		}
@@ -489,4 +497,25 @@ func (s *Service) openThreadFor(ctx context.Context, tx Store, practiceID, patie
 		return nil, err
 	}
 	return t, nil
+}
+
+// recentlySuperseded are the thread's patient and team keys superseded
+// less than keyAge ago.
+func (s *Service) recentlySuperseded(ctx context.Context, tx Store, t *Thread) []*pgp.PublicKey {
+	var out []*pgp.PublicKey
+	for _, o := range []struct{ kind, id string }{{OwnerPatient, t.PatientID}, {OwnerTeam, t.PracticeID}} {
+		ks, err := tx.ListKeys(ctx, t.PracticeID, o.kind, o.id)
+		if err != nil {
+			continue
+		}
+		for _, k := range ks {
+			if k.Superseded == nil || s.Now().Sub(*k.Superseded) > keyAge {
+				continue
+			}
+			if pub, err := pgp.ParsePublicKey(k.Armored, s.Now()); err == nil {
+				out = append(out, pub)
+			}
+		}
+	}
+	return out
 }

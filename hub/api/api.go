@@ -205,14 +205,14 @@ func (s *Server) limiter(id string) *rate.Limiter {
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, a hub.Actor, key string, h AuthedHandler) error {
 	limit := s.cfg.MaxBody
 	if r.Pattern == "POST /v1/threads/{id}/messages" {
-		limit = hub.DefaultMaxMessageBytes + 1 // the handler's own limit; messages outgrow JSON bodies
+		limit = hub.MaxMessageBody // the handler's own limit; messages outgrow JSON bodies
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return hub.ErrTooLarge
 	}
 	sum := sha256.New()
-	sum.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	sum.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 	sum.Write(body)
 	status, resp, replayed, err := s.svc.Idempotent(r.Context(), a.PracticeID, key, sum.Sum(nil),
 		func(ctx context.Context) (int, []byte, error) {

@@ -335,7 +335,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, a hub.Actor
 			return err
 		}
 	}
-	body, err := readOpenPGP(w, r, hub.DefaultMaxMessageBytes+1, "message")
+	body, err := readOpenPGP(w, r, hub.MaxMessageBody, "message")
 	if err != nil {
 		return err
 	}
