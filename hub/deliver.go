@@ -18,20 +18,11 @@ import (
 // final attempt, and for permanent errors, the delivery is marked failed
 // and the patient's next channel is tried.
 func (s *Service) Deliver(ctx context.Context, id string, final bool) error {
-	d, err := s.store.GetDelivery(ctx, "", id)
+	d, err := s.store.ClaimDelivery(ctx, id, s.Now())
 	if errors.Is(err, ErrNoRows) {
-		s.log.Warn("delivery task for an unknown delivery: dropped", "delivery", id)
-		return nil
+		return nil // sent, failed or cancelled already (or unknown): nothing to do
 	}
 	if err != nil {
-		return err
-	}
-	if d.State != StatePending {
-		return nil
-	}
-	d.Attempts++
-	d.Updated = s.Now()
-	if err := s.store.UpdateDelivery(ctx, d); err != nil {
 		return err
 	}
 	msg, err := s.compose(ctx, d)

@@ -90,8 +90,9 @@ func newFakePMS(t *testing.T, status int) *fakePMS {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.got = append(f.got, pmsRequest{header: r.Header.Clone(), body: b})
+		status := f.status
 		f.mu.Unlock()
-		w.WriteHeader(f.status)
+		w.WriteHeader(status)
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -767,4 +768,29 @@ func TestWebhookDeliveryFailed(t *testing.T) {
 		es, err := h.App.Store().ListWebhookEvents(t.Context(), h.Practice.ID, 10)
 		return err == nil && len(es) == 2 && es[0].State == hub.WebhookSent && es[0].Attempts >= 2
 	})
+}
+
+// TestReminderWithoutConfirmation: with confirm off, the reminder text does
+// not ask for Y/N, the appointment's confirmation stays none, and a Y finds
+// no reminder waiting (it is then an ordinary reply).
+func TestReminderWithoutConfirmation(t *testing.T) {
+	tw := newFakeTwilio(t)
+	h := startHub(t, hubtest.Postgres, tw)
+	hub.SetMinReminderOffset(h.App.Service(), time.Second)
+	h.MustDo(200, "PUT", "/v1/settings/sms", map[string]any{"account_sid": accountSID, "auth_token": authToken, "from": "+6498870000"})
+	h.MustDo(200, "PUT", "/v1/settings/reminders", map[string]any{"offsets": []string{"8s"},
+		"quiet_hours": map[string]string{"start": "00:00", "end": "00:00"}, "confirm": false})
+	putPatient(h, "p-1001", "sms")
+	h.MustDo(201, "PUT", "/v1/appointments/a-1", map[string]any{"patient": "p-1001",
+		"start": nzTime(t, time.Now().Add(10*time.Second)), "duration_minutes": 15})
+	hubtest.WaitFor(t, 20*time.Second, "the reminder SMS", func() bool { return len(tw.sent()) > 0 })
+	if body := tw.sent()[0].Get("Body"); strings.Contains(body, "Reply Y") || !strings.Contains(body, "reminder") {
+		t.Errorf("reminder without confirmation = %q", body)
+	}
+	if found, err := h.App.Service().AnswerConfirmation(t.Context(), h.Practice.ID, patientPhone, true); found || err != nil {
+		t.Errorf("AnswerConfirmation = %v, %v; want no reminder waiting", found, err)
+	}
+	if a := getAppointment(t, h, "a-1"); a.Confirmation != "none" {
+		t.Errorf("confirmation = %q, want none", a.Confirmation)
+	}
 }

@@ -61,6 +61,10 @@ type Store interface {
 	// GetDelivery reads a delivery; practiceID "" reads any practice's (the
 	// worker's view).
 	GetDelivery(ctx context.Context, practiceID, id string) (*Delivery, error)
+	// ClaimDelivery counts an attempt at a pending delivery and returns it
+	// (Attempts already incremented); ErrNoRows when it is missing or no
+	// longer pending.
+	ClaimDelivery(ctx context.Context, id string, at time.Time) (*Delivery, error)
 	// UpdateDelivery writes State, Attempts, ProviderID, LastError, Fallbacks,
 	// NotBefore and Updated of an existing delivery.
 	UpdateDelivery(ctx context.Context, d *Delivery) error

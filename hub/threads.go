@@ -391,7 +391,7 @@ func (s *Service) ReceiveReply(ctx context.Context, in InboundText) (ReplyResult
 			return err
 		}
 		a.PracticeID = t.PracticeID
-		required, err := s.threadRecipients(ctx, tx, t)
+		patient, team, err := s.replyKeys(ctx, tx, t)
 		if err != nil {
 			return err
 		}
@@ -402,12 +402,20 @@ func (s *Service) ReceiveReply(ctx context.Context, in InboundText) (ReplyResult
 			if err != nil {
 				return pgpError("message", err)
 			}
-			if err := pgp.CheckRecipients(env, required[1:], required[0].Key); err != nil {
+			var allowed []*pgp.PublicKey
+			if patient != nil {
+				allowed = append(allowed, patient)
+			}
+			if err := pgp.CheckRecipients(env, []pgp.Recipient{{Role: pgp.RoleTeam, Key: team}}, allowed...); err != nil {
 				return pgpError("message", err)
 			}
 			m.Ciphertext = env.Binary
 		} else {
-			sealed, err := pgp.Seal([]byte(in.Text), required[0].Key, required[1].Key)
+			to := []*pgp.PublicKey{team}
+			if patient != nil {
+				to = append(to, patient)
+			}
+			sealed, err := pgp.Seal([]byte(in.Text), to...)
 			if err != nil {
 				return err
 			}
@@ -518,4 +526,27 @@ func (s *Service) recentlySuperseded(ctx context.Context, tx Store, t *Thread) [
 		}
 	}
 	return out
+}
+
+// replyKeys are the keys an inbound reply is sealed to: the team key
+// (required: without it the reply could not be stored encrypted) and the
+// patient's, when they have one (a patient who never used the portal has
+// none; the practice can still read their reply).
+func (s *Service) replyKeys(ctx context.Context, tx Store, t *Thread) (patient, team *pgp.PublicKey, err error) {
+	team, _, err = s.currentPublic(ctx, tx, t.PracticeID, OwnerTeam, t.PracticeID)
+	if errors.Is(err, ErrNoRows) {
+		s.log.Warn("reply dropped: the practice has no team key to encrypt it to", "practice", t.PracticeID)
+		return nil, nil, Unprocessable("", "no_team_key", "the practice has no team key: replies cannot be stored encrypted until one is set up (karere team init)")
+	}
+	if err != nil {
+		return nil, nil, pgpError("team_key", err)
+	}
+	patient, _, err = s.currentPublic(ctx, tx, t.PracticeID, OwnerPatient, t.PatientID)
+	if errors.Is(err, ErrNoRows) {
+		return nil, team, nil
+	}
+	if err != nil {
+		return nil, nil, pgpError("patient_key", err)
+	}
+	return patient, team, nil
 }

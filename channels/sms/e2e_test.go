@@ -376,3 +376,43 @@ func TestSMSInvalidNumberFallsBack(t *testing.T) {
 		return len(list.Deliveries) == 1 && list.Deliveries[0].Channel == "portal"
 	})
 }
+
+// TestSMSReplyWithoutPatientKey: a patient who never used the portal has
+// no key; their text is sealed to the team key alone and the practice can
+// read it. A text from an unknown number is answered and dropped.
+func TestSMSReplyWithoutPatientKey(t *testing.T) {
+	f := setup(t)
+	pass := []byte("correct horse battery staple")
+	priv, pub, err := pgp.GenerateKey("Team", "", pass, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	team, err := pgp.ReadPrivateKey(priv, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h.MustDo(200, "PUT", "/v1/team-key", string(pub), "Content-Type", "application/pgp-keys")
+	path := "/v1/webhooks/twilio/sms?practice=" + f.h.Practice.ID
+	post := func(sid, from, body string) {
+		st, resp := f.webhook(path, url.Values{"MessageSid": {sid}, "From": {from}, "To": {fromNumber}, "Body": {body}, "AccountSid": {accountSID}}, "")
+		if st != 200 || !strings.Contains(resp, "<Response") {
+			t.Fatalf("inbound: %d %s", st, resp)
+		}
+	}
+	post("SM000000000000000000000000000000b1", aroha, "Can I change my appointment?")
+	post("SM000000000000000000000000000000b2", "+64219999999", "Who is this?")
+	var threads struct{ Threads []struct{ ID string } }
+	f.h.MustDo(200, "GET", "/v1/threads", nil).JSON(t, &threads)
+	if len(threads.Threads) != 1 {
+		t.Fatalf("threads: %+v", threads)
+	}
+	var msgs struct{ Messages []struct{ Ciphertext string } }
+	f.h.MustDo(200, "GET", "/v1/threads/"+threads.Threads[0].ID+"/messages", nil).JSON(t, &msgs)
+	if len(msgs.Messages) != 1 {
+		t.Fatalf("%d messages", len(msgs.Messages))
+	}
+	pt, err := pgp.Decrypt([]byte(msgs.Messages[0].Ciphertext), openpgp.EntityList{team}, nil)
+	if err != nil || string(pt.Data) != "Can I change my appointment?" {
+		t.Errorf("team reads %q (%v)", pt.Data, err)
+	}
+}

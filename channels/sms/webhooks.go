@@ -137,6 +137,16 @@ func forbidden(w http.ResponseWriter) {
 // fail answers a hub failure with 500 (Twilio records it as error 11200
 // in the account's debugger) and logs the operation without content.
 func (w *Webhooks) fail(rw http.ResponseWriter, op string, err error) {
+	var he *hub.Error
+	if errors.As(err, &he) && he.Status < 500 {
+		// The hub cannot take this text (an unknown number, no team key):
+		// no retry would change that, so Twilio gets an empty answer.
+		if w.logger != nil {
+			w.logger.Warn("sms webhook: text not stored", "op", op, "code", he.Code)
+		}
+		writeTwiML(rw, "")
+		return
+	}
 	if w.logger != nil {
 		w.logger.Error("sms webhook: hub call failed", "op", op, "err", err)
 	}

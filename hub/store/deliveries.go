@@ -85,6 +85,19 @@ func (s *Store) GetDelivery(ctx context.Context, practiceID, id string) (*hub.De
 	return &d, nil
 }
 
+// ClaimDelivery counts an attempt at a pending delivery and returns it, in
+// one statement; hub.ErrNoRows when the delivery is missing or no longer
+// pending.
+func (s *Store) ClaimDelivery(ctx context.Context, id string, at time.Time) (*hub.Delivery, error) {
+	var d hub.Delivery
+	err := scanDelivery(s.queryRow(ctx, `UPDATE deliveries SET attempts = attempts + 1, updated = ?
+		WHERE id = ? AND state = 'pending' RETURNING `+deliveryCols, s.d.time(normTime(at)), id), &d)
+	if err != nil {
+		return nil, s.d.wrap("claim delivery", err)
+	}
+	return &d, nil
+}
+
 // UpdateDelivery writes State, Attempts, ProviderID, LastError, Fallbacks,
 // NotBefore and Updated of the delivery with d's ID and PracticeID. A zero
 // Updated is set to now.

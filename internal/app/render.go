@@ -36,6 +36,9 @@ func (r templateRenderer) Render(ctx context.Context, practiceID, kind, channel,
 		PracticePhone: d.PracticePhone, PortalURL: d.PortalURL, Start: d.Start, Clinician: d.Clinician,
 		Location: d.Location, Pharmacy: d.Pharmacy, Pickup: d.Pickup, CollectBy: d.CollectBy, Text: d.Text,
 	})
+	if !d.AsksConfirmation {
+		data.ConfirmInstructions = "" // not a reminder, or the practice turned confirmations off
+	}
 	out, err := templates.Render(t, data)
 	if err != nil {
 		return hub.Rendered{}, hub.Permanent("render_failed", err)
