@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -51,7 +52,14 @@ func (s *Service) Authenticate(ctx context.Context, key, source string) (Actor, 
 	if !ok {
 		return Actor{}, ErrUnauthorized
 	}
-	k, err := s.store.GetAPIKey(ctx, id)
+	k, ok := s.apiKeys.get(id, time.Now())
+	var err error
+	if !ok {
+		k, err = s.store.GetAPIKey(ctx, id)
+		if err == nil {
+			s.apiKeys.put(id, k, time.Now())
+		}
+	}
 	if errors.Is(err, ErrNoRows) {
 		// Spend the same time as a real comparison.
 		sum := sha256.Sum256([]byte(secret))

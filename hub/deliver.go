@@ -151,7 +151,7 @@ func (s *Service) channelFor(d *Delivery) Channel {
 // compose loads what a delivery carries and renders it for its channel.
 // Problems no retry can mend (no address, opted out) are permanent.
 func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
-	pr, err := s.store.GetPractice(ctx, d.PracticeID)
+	pr, err := s.practice(ctx, d.PracticeID)
 	if err != nil {
 		return nil, err
 	}

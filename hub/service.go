@@ -53,6 +53,9 @@ type Service struct {
 	render   Renderer
 	portal   string
 
+	practices ttlCache[*Practice]
+	apiKeys   ttlCache[*APIKey]
+
 	subsMu sync.Mutex
 	subs   map[string]map[chan Event]bool
 
