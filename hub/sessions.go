@@ -22,6 +22,10 @@ import (
 const (
 	// SessionCookie names the session cookie.
 	SessionCookie = "karere_session"
+	// BackgroundHeader marks requests a page makes by itself (refreshing
+	// on live events, polling): they do not slide a session's idle expiry,
+	// so an unattended inbox still signs itself out.
+	BackgroundHeader = "X-Karere-Background"
 	// SessionIdleTimeout ends a session nobody used for this long: a
 	// shared reception computer left signed in locks itself.
 	SessionIdleTimeout = 30 * time.Minute
@@ -270,9 +274,10 @@ func StaffActor(sess *Session, source string) Actor {
 
 // AuthenticateSession is the JSON API's check of a session cookie: a live,
 // fully signed-in session, and, for a request that changes state
-// (mutating), the session's CSRF token (ErrCSRF otherwise).
-func (s *Service) AuthenticateSession(ctx context.Context, token, csrf string, mutating bool, source string) (Actor, error) {
-	sess, _, err := s.Session(ctx, token, true)
+// (mutating), the session's CSRF token (ErrCSRF otherwise). A background
+// request (the page polling by itself) does not slide the idle expiry.
+func (s *Service) AuthenticateSession(ctx context.Context, token, csrf string, mutating, background bool, source string) (Actor, error) {
+	sess, _, err := s.Session(ctx, token, !background)
 	if err != nil {
 		return Actor{}, err
 	}

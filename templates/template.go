@@ -5,6 +5,7 @@ import (
 	htmltemplate "html/template"
 	"regexp"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 )
 
@@ -164,14 +165,50 @@ func Render(t Template, d Data) (Rendered, error) {
 	return r, nil
 }
 
+// parsed caches checked and parsed templates by their source: a template's
+// text is its identity, so a cached parse can never be stale. Parsing and
+// checking cost more than executing, and every send renders.
+var parsed struct {
+	sync.Mutex
+	m map[string]any // field + "\x00" + src -> *texttemplate.Template or *htmltemplate.Template
+}
+
+func cachedParse(field, src string, parse func() (any, error)) (any, error) {
+	key := field + "\x00" + src
+	parsed.Lock()
+	t, ok := parsed.m[key]
+	parsed.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := parse()
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= 2000 {
+		parsed.m = map[string]any{} // bounded: start over rather than grow
+	}
+	parsed.m[key] = t
+	parsed.Unlock()
+	return t, nil
+}
+
 func renderText(field, src string, d Data) (string, error) {
-	if err := check(field, src); err != nil {
+	t, err := cachedParse(field, src, func() (any, error) {
+		if err := check(field, src); err != nil {
+			return nil, err
+		}
+		tmpl, err := texttemplate.New(field).Option("missingkey=error").Funcs(funcs).Parse(src)
+		if err != nil {
+			return nil, parseError(field, err)
+		}
+		return tmpl, nil
+	})
+	if err != nil {
 		return "", err
 	}
-	tmpl, err := texttemplate.New(field).Option("missingkey=error").Funcs(funcs).Parse(src)
-	if err != nil {
-		return "", parseError(field, err)
-	}
+	tmpl := t.(*texttemplate.Template)
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, d); err != nil {
 		return "", execError(field, err)
@@ -180,13 +217,20 @@ func renderText(field, src string, d Data) (string, error) {
 }
 
 func renderHTML(src string, d Data) (string, error) {
-	if err := check(fieldHTML, src); err != nil {
+	t, err := cachedParse(fieldHTML, src, func() (any, error) {
+		if err := check(fieldHTML, src); err != nil {
+			return nil, err
+		}
+		tmpl, err := htmltemplate.New(fieldHTML).Option("missingkey=error").Funcs(funcs).Parse(src)
+		if err != nil {
+			return nil, parseError(fieldHTML, err)
+		}
+		return tmpl, nil
+	})
+	if err != nil {
 		return "", err
 	}
-	tmpl, err := htmltemplate.New(fieldHTML).Option("missingkey=error").Funcs(funcs).Parse(src)
-	if err != nil {
-		return "", parseError(fieldHTML, err)
-	}
+	tmpl := t.(*htmltemplate.Template)
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, d); err != nil {
 		return "", execError(fieldHTML, err)

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,8 +43,19 @@ func main() {
 	clients := flag.Int("clients", 16, "concurrent API clients")
 	concurrency := flag.Int("concurrency", 20, "worker concurrency (both runs)")
 	samples := flag.Int("samples", 200, "latency samples on an idle hub")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hubbench:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*n, *clients, *concurrency, *samples); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "hubbench:", err)
 		os.Exit(1)
 	}

@@ -175,7 +175,8 @@ func (s *Server) authenticate(r *http.Request) (hub.Actor, error) {
 		// A staff member's web inbox: the session cookie, and for a request
 		// that changes state the session's CSRF token.
 		mutating := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
-		return s.svc.AuthenticateSession(r.Context(), c.Value, r.Header.Get("X-CSRF-Token"), mutating, remoteIP(r))
+		return s.svc.AuthenticateSession(r.Context(), c.Value, r.Header.Get("X-CSRF-Token"), mutating,
+			r.Header.Get(hub.BackgroundHeader) != "", remoteIP(r))
 	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || token == "" {

@@ -17,11 +17,8 @@ const (
 	// loginCookie carries the sign-in form's double-submit token: there is
 	// no session yet to hold a CSRF token, and a forged sign-in (into the
 	// attacker's account) is still an attack.
-	loginCookie = "karere_login"
-	// backgroundHeader marks requests the page's script makes by itself
-	// (refresh on events, polling): they do not slide the idle expiry.
-	backgroundHeader = "X-Karere-Background"
-	maxFormBytes     = 64 << 10
+	loginCookie  = "karere_login"
+	maxFormBytes = 64 << 10
 )
 
 // request is a signed-in staff member's request.
@@ -76,7 +73,7 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) (*request, err
 	if err != nil {
 		return nil, hub.ErrNoSession
 	}
-	touch := r.Header.Get(backgroundHeader) == "" && r.URL.Path != "/inbox/events"
+	touch := r.Header.Get(hub.BackgroundHeader) == "" && r.URL.Path != "/inbox/events"
 	sess, st, err := h.svc.Session(r.Context(), c.Value, touch)
 	if err != nil {
 		if errors.Is(err, hub.ErrNoSession) {

@@ -188,7 +188,9 @@ func (b *browser) do(method, path string, body io.Reader, headers ...string) *pa
 	return &page{status: resp.StatusCode, header: resp.Header, body: string(raw)}
 }
 
-func (b *browser) get(path string, headers ...string) *page { return b.do(http.MethodGet, path, nil, headers...) }
+func (b *browser) get(path string, headers ...string) *page {
+	return b.do(http.MethodGet, path, nil, headers...)
+}
 
 func (b *browser) post(path string, form url.Values, headers ...string) *page {
 	return b.do(http.MethodPost, path, strings.NewReader(form.Encode()),

@@ -99,6 +99,9 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /inbox/account/two-step/begin", h.authed(h.twoStepBegin))
 	h.mux.HandleFunc("POST /inbox/account/two-step/confirm", h.authed(h.twoStepConfirm))
 	h.mux.HandleFunc("POST /inbox/account/two-step/disable", h.authed(h.twoStepDisable))
+	h.mux.HandleFunc("GET /inbox/templates", h.authed(h.templatesPage))
+	h.mux.HandleFunc("GET /inbox/templates/{kind}/{channel}/{locale}", h.authed(h.templateEdit))
+	h.mux.HandleFunc("POST /inbox/templates/{kind}/{channel}/{locale}", h.authed(h.templateSave))
 	h.mux.HandleFunc("GET /inbox/events", h.authed(h.events))
 	h.mux.HandleFunc("/inbox/", h.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &hub.Error{Status: http.StatusNotFound, Code: "not_found", Message: "There is no such page."}

@@ -138,7 +138,8 @@ func TestSessionExpiry(t *testing.T) {
 		}
 		// The page's own background refreshes do not.
 		f.clk.Advance(20 * time.Minute)
-		wantStatus(t, "background refresh", b.get("/inbox/threads", "X-Karere-Background", "1"), http.StatusOK)
+		wantStatus(t, "background refresh", b.get("/inbox/threads", hub.BackgroundHeader, "1"), http.StatusOK)
+		wantStatus(t, "background API poll", b.get("/v1/threads", hub.BackgroundHeader, "1"), http.StatusOK)
 		f.clk.Advance(11 * time.Minute)
 		wantRedirect(t, "page after 31 idle minutes", b.get("/inbox/threads"), "/inbox/login")
 		if got := api(b); got != http.StatusUnauthorized {
@@ -579,5 +580,52 @@ func TestDeliveryHistory(t *testing.T) {
 	}
 	if strings.Contains(p.body, "Your prescription is ready.") {
 		t.Errorf("delivery history shows the notice's text")
+	}
+}
+
+func TestTemplateEditor(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.h.URL)
+	token := b.signIn(f.staff.Email, staffPassword)
+	list := b.get("/inbox/templates")
+	wantStatus(t, "templates", list, http.StatusOK)
+	const path = "/inbox/templates/appointment_reminder/sms/mi-NZ"
+	if !strings.Contains(list.body, `href="`+path+`"`) {
+		t.Fatalf("the template list does not link %s", path)
+	}
+	ed := b.get(path)
+	wantStatus(t, "editor", ed, http.StatusOK)
+	if !regexp.MustCompile(`id="tpl-segments" role="status">\d+ segments?, (GSM-7|UCS-2)`).MatchString(ed.body) {
+		t.Errorf("the editor shows no segment count:\n%s", ed.body)
+	}
+	// A field that does not exist is refused, naming the problem, and the
+	// draft stays in the form.
+	bad := "Kia ora {{.NoSuchField}}"
+	p := b.post(path, url.Values{"csrf": {token}, "body": {bad}})
+	if p.status != http.StatusUnprocessableEntity && p.status != http.StatusBadRequest {
+		t.Fatalf("save with an unknown field: %d\n%s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, "NoSuchField") || !strings.Contains(p.body, `id="tpl-error">`) {
+		t.Errorf("the refusal does not name the field or keep the draft:\n%s", p.body)
+	}
+	good := "Kia ora {{.PatientFirstName}}, he whakamaumahara: {{.PracticeName}}."
+	wantRedirect(t, "save", b.post(path, url.Values{"csrf": {token}, "body": {good}}), path+"?saved=1")
+	if p := b.get(path + "?saved=1"); !strings.Contains(p.body, "Saved as version 1") {
+		t.Errorf("the saved page does not say so")
+	}
+	// Live preview through the JSON API with the session: CSRF required.
+	draft := `{"kind":"appointment_reminder","channel":"sms","locale":"mi-NZ","body":"Kia ora {{.PatientFirstName}} – ā"}`
+	p = b.do(http.MethodPost, "/v1/templates/preview", strings.NewReader(draft), "Content-Type", "application/json")
+	wantStatus(t, "preview without the token", p, http.StatusForbidden)
+	p = b.do(http.MethodPost, "/v1/templates/preview", strings.NewReader(draft), "Content-Type", "application/json",
+		"X-CSRF-Token", token)
+	wantStatus(t, "preview", p, http.StatusOK)
+	var pv struct {
+		Rendered string
+		Segments int
+		Encoding string
+	}
+	if err := json.Unmarshal([]byte(p.body), &pv); err != nil || pv.Encoding != "UCS-2" || pv.Segments != 1 {
+		t.Errorf("preview %s: %+v, %v", p.body, pv, err)
 	}
 }

@@ -31,6 +31,11 @@ const (
 	sqliteMaxConns = 8
 )
 
+// postgresMaxConns bounds one process's connections: enough for the API
+// and the default 20 workers at once, and four processes stay under
+// PostgreSQL's default max_connections of 100.
+const postgresMaxConns = 24
+
 // sqliteTimeLayout is fixed-width so that stored times compare as strings.
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
@@ -89,7 +94,11 @@ func (d dialect) configurePool(db *sql.DB, dsn string) {
 		db.SetMaxOpenConns(sqliteMaxConns)
 		db.SetMaxIdleConns(sqliteMaxConns)
 	default:
-		db.SetMaxIdleConns(8)
+		// Keep as many idle as may be open: a pool that closes
+		// connections it will need a moment later pays PostgreSQL's
+		// per-connection fork again and again under load.
+		db.SetMaxOpenConns(postgresMaxConns)
+		db.SetMaxIdleConns(postgresMaxConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 }

@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 		hub.ChannelPortal: portal.New(a.store, nil),
 	}
 	a.svc, err = hub.NewService(a.store, a.queue, hub.Config{SecretKey: cfg.secretKey, Channels: chans, Logger: log,
-		Renderer: templateRenderer{store: a.store}, PortalURL: cfg.PortalURL})
+		Renderer: templateRenderer{store: a.store, cache: &resolvedCache{}}, PortalURL: cfg.PortalURL})
 	if err != nil {
 		a.close()
 		return nil, err

@@ -4,6 +4,10 @@
 
 const POLL_MS = 60000;
 const staffID = document.body.dataset.staff;
+const timeFormat = new Intl.DateTimeFormat('en-NZ', {
+  timeZone: document.body.dataset.tz || undefined, weekday: 'short', day: 'numeric', month: 'short',
+  hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
 let keys = null; // { staffKey, teamKey } once unlocked: memory only
 let crypto = null; // the ./crypto.js module
 const keyCache = new Map(); // API path -> Promise of public keys
@@ -242,7 +246,7 @@ async function decryptItem(li, patientRef) {
   }
 }
 
-function messageItem(m) {
+function messageItem(view, m) {
   const li = document.createElement('li');
   li.className = `msg ${m.sender === 'patient' ? 'from-patient' : 'from-staff'}`;
   li.id = `m-${m.id}`;
@@ -251,10 +255,11 @@ function messageItem(m) {
   const meta = document.createElement('p');
   meta.className = 'msg-meta';
   const who = document.createElement('strong');
-  who.textContent = m.sender === 'patient' ? 'Patient' : m.sender === `staff:${staffID}` ? 'You' : 'Practice staff';
+  who.textContent = m.sender === 'patient' ? view.dataset.patientName
+    : m.sender === `staff:${staffID}` ? document.body.dataset.name : 'Practice staff';
   const time = document.createElement('time');
   time.dateTime = m.created_at;
-  time.textContent = new Date(m.created_at).toLocaleString();
+  time.textContent = timeFormat.format(new Date(m.created_at)).replace(',', '');
   meta.append(who, ' · ', time);
   if (m.arrived_unencrypted) {
     const flag = document.createElement('span');
@@ -286,7 +291,7 @@ async function loadNew(view, background) {
   const list = $('#messages', view);
   for (const m of res.messages) {
     if (document.getElementById(`m-${m.id}`)) continue;
-    const li = messageItem(m);
+    const li = messageItem(view, m);
     list.append(li);
     view.dataset.last = m.id;
     decryptItem(li, view.dataset.patient);
@@ -344,9 +349,51 @@ function initThread(view) {
   });
 }
 
+// ---- the template editor: live preview ----------------------------------
+
+function initTemplate(ed) {
+  const body = $('#tpl-body', ed);
+  const subject = $('#tpl-subject', ed);
+  const html = $('#tpl-html', ed);
+  const error = $('#tpl-error', ed);
+  let timer = 0;
+  let seq = 0;
+  const preview = async () => {
+    const mine = ++seq;
+    const draft = { kind: ed.dataset.kind, channel: ed.dataset.channel, locale: ed.dataset.locale, body: body.value };
+    if (subject) draft.subject = subject.value;
+    if (html) draft.html = html.value;
+    try {
+      const pv = await api('POST', '/v1/templates/preview', { body: JSON.stringify(draft), type: 'application/json' });
+      if (mine !== seq) return;
+      $('#tpl-preview', ed).textContent = pv.rendered;
+      const subj = $('#tpl-preview-subject', ed);
+      if (subj) subj.textContent = pv.subject || '';
+      $('#tpl-segments', ed).textContent = pv.segments
+        ? `${pv.segments} ${pv.segments === 1 ? 'segment' : 'segments'}, ${pv.encoding}${pv.max_segments ? ` (limit ${pv.max_segments})` : ''}`
+        : '';
+      error.hidden = true;
+      error.textContent = '';
+    } catch (err) {
+      if (err instanceof SignedOut) return signedOut();
+      if (mine !== seq) return;
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  };
+  for (const el of [body, subject, html]) {
+    if (el) el.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(preview, 300); });
+  }
+}
+
 function initPage() {
   const main = $('#main');
   if (!main) return;
+  const ed = $('#template-editor', main);
+  if (ed && !ed.dataset.init) {
+    ed.dataset.init = '1';
+    initTemplate(ed);
+  }
   const view = $('#thread', main);
   if (view && !view.dataset.init) {
     view.dataset.init = '1';
