@@ -80,6 +80,11 @@ func (s *Service) PutKey(ctx context.Context, a Actor, o KeyOwner, armored []byt
 		if err != nil {
 			return err
 		}
+		if o.Kind != OwnerTeam { // the team key is set up from a staff member's client
+			if err := ownOnly(a, o); err != nil {
+				return err
+			}
+		}
 		k.OwnerID = id
 		if err := tx.AddKey(ctx, k); err != nil {
 			return err
@@ -140,6 +145,9 @@ func (s *Service) PutLockedKey(ctx context.Context, a Actor, o KeyOwner, armored
 		if err != nil {
 			return err
 		}
+		if err := ownOnly(a, o); err != nil {
+			return err
+		}
 		pub, _, err := s.currentPublic(ctx, tx, a.PracticeID, o.Kind, id)
 		if errors.Is(err, ErrNoRows) {
 			return Unprocessable("key", "no_public_key", "register the public key first (PUT .../key)")
@@ -163,12 +171,25 @@ func (s *Service) PutLockedKey(ctx context.Context, a Actor, o KeyOwner, armored
 	return out, nil
 }
 
+// ownOnly refuses a signed-in staff member acting on someone else's
+// private key material: a colleague's locked key, or a patient's. (The
+// practice's API key, used by the portal backend and admins, may.)
+func ownOnly(a Actor, o KeyOwner) error {
+	if a.StaffID != "" && (o.Kind != OwnerStaff || o.Ref != a.StaffID) {
+		return ErrForbidden
+	}
+	return nil
+}
+
 // LockedKey returns an owner's locked private key.
 func (s *Service) LockedKey(ctx context.Context, a Actor, o KeyOwner) (*LockedKey, error) {
 	var lk *LockedKey
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		id, patientID, err := s.resolveOwner(ctx, tx, a, o)
 		if err != nil {
+			return err
+		}
+		if err := ownOnly(a, o); err != nil {
 			return err
 		}
 		lk, err = tx.GetLockedKey(ctx, a.PracticeID, o.Kind, id)

@@ -629,3 +629,16 @@ func TestTemplateEditor(t *testing.T) {
 		t.Errorf("preview %s: %+v, %v", p.body, pv, err)
 	}
 }
+
+// TestOwnPrivateKeyOnly: a signed-in staff member may fetch only their own
+// locked private key, never a colleague's or a patient's.
+func TestOwnPrivateKeyOnly(t *testing.T) {
+	f := newFixture(t)
+	f.setupE2EE(f.c, f.staff.ID, "p-1001")
+	other := f.addStaff(f.h.Practice.ID, "mere@kowhai.example", "Mere")
+	b := newBrowser(t, f.h.URL)
+	b.signIn(f.staff.Email, staffPassword)
+	wantStatus(t, "own locked key", b.get("/v1/staff/"+f.staff.ID+"/key/locked"), http.StatusOK)
+	wantStatus(t, "a colleague's locked key", b.get("/v1/staff/"+other.ID+"/key/locked"), http.StatusForbidden)
+	wantStatus(t, "a patient's locked key", b.get("/v1/patients/p-1001/key/locked"), http.StatusForbidden)
+}
