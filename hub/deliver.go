@@ -25,6 +25,15 @@ func (s *Service) Deliver(ctx context.Context, id string, final bool) error {
 	if err != nil {
 		return err
 	}
+	if d.EscalatesFrom != "" {
+		need, err := s.escalationStillNeeded(ctx, d)
+		if err != nil {
+			return err
+		}
+		if !need {
+			return s.cancelEscalated(ctx, d)
+		}
+	}
 	msg, err := s.compose(ctx, d)
 	var rec Receipt
 	if err == nil {
@@ -76,7 +85,10 @@ func (s *Service) markSent(ctx context.Context, d *Delivery, rec Receipt) error 
 		if err := tx.UpdateDelivery(ctx, d); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "worker"}, "delivery.sent", d.PatientID, d.ID)
+		if err := s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "worker"}, "delivery.sent", d.PatientID, d.ID); err != nil {
+			return err
+		}
+		return s.planEscalation(ctx, tx, d)
 	})
 }
 

@@ -265,6 +265,13 @@ func (s *Service) MarkInboxRead(ctx context.Context, a Actor, externalID, itemID
 			}
 			return err
 		}
+		it, err := tx.GetInboxItem(ctx, a.PracticeID, itemID)
+		if err != nil {
+			return err
+		}
+		if err := s.cancelEscalationsFor(ctx, tx, a.PracticeID, it.DeliveryID); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, a, "inbox.mark_read", p.ID, itemID)
 	})
 }

@@ -40,6 +40,10 @@ type ReminderSettings struct {
 	Offsets    []string    `json:"offsets"`
 	QuietHours *QuietHours `json:"quiet_hours"`
 	Confirm    *bool       `json:"confirm"`
+	// EscalateAfter: a portal notice or secure-message notice still
+	// unread this long after it was delivered goes to the patient's next
+	// channel ("4h"; "" or "0" turns escalation off).
+	EscalateAfter *string `json:"escalate_after,omitempty"`
 }
 
 // QuietHours are "HH:MM" wall-clock times in the practice's time zone.
@@ -55,6 +59,8 @@ type ReminderConfig struct {
 	QuietStart Clock
 	QuietEnd   Clock
 	Confirm    bool
+	// EscalateAfter is 0 when escalation is off.
+	EscalateAfter time.Duration
 }
 
 // Settings returns the config as the API shows it.
@@ -64,9 +70,17 @@ func (c ReminderConfig) Settings() ReminderSettings {
 		offs = append(offs, OffsetLabel(o))
 	}
 	confirm := c.Confirm
+	esc := "0"
+	if c.EscalateAfter > 0 {
+		esc = OffsetLabel(c.EscalateAfter)
+	}
 	return ReminderSettings{Offsets: offs, QuietHours: &QuietHours{Start: c.QuietStart.String(), End: c.QuietEnd.String()},
-		Confirm: &confirm}
+		Confirm: &confirm, EscalateAfter: &esc}
 }
+
+// MaxEscalateAfter bounds how long Karere waits for a portal item to be
+// read before trying the next channel.
+const MaxEscalateAfter = 7 * 24 * time.Hour
 
 // Policy is the planning policy for a practice in loc.
 func (c ReminderConfig) Policy(loc *time.Location) ReminderPolicy {
@@ -113,6 +127,14 @@ func checkReminderSettings(in ReminderSettings, minOffset time.Duration) (Remind
 	}
 	if in.Confirm != nil {
 		c.Confirm = *in.Confirm
+	}
+	if e := in.EscalateAfter; e != nil && *e != "" && *e != "0" {
+		d, err := time.ParseDuration(*e)
+		if err != nil || d < minOffset || d > MaxEscalateAfter {
+			return c, Invalid("escalate_after", "invalid_escalate_after",
+				"escalate_after: a duration from %s to 7 days (such as \"4h\"), or \"0\" for no escalation", OffsetLabel(minOffset))
+		}
+		c.EscalateAfter = d
 	}
 	return c, nil
 }

@@ -61,6 +61,13 @@ type Store interface {
 	// GetDelivery reads a delivery; practiceID "" reads any practice's (the
 	// worker's view).
 	GetDelivery(ctx context.Context, practiceID, id string) (*Delivery, error)
+	// CancelEscalations cancels pending deliveries escalating the portal
+	// delivery fromID, and says how many.
+	CancelEscalations(ctx context.Context, practiceID, fromID string, at time.Time) (int64, error)
+	// GetInboxItem reads one of a practice's portal items.
+	GetInboxItem(ctx context.Context, practiceID, id string) (*InboxItem, error)
+	// GetInboxItemByDelivery finds the portal item a delivery stored.
+	GetInboxItemByDelivery(ctx context.Context, practiceID, deliveryID string) (*InboxItem, error)
 	// ClaimDelivery counts an attempt at a pending delivery and returns it
 	// (Attempts already incremented); ErrNoRows when it is missing or no
 	// longer pending.

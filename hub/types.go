@@ -180,8 +180,11 @@ type Delivery struct {
 	// permanently.
 	Fallbacks []string
 	NotBefore time.Time // zero: as soon as possible
-	Created   time.Time
-	Updated   time.Time
+	// EscalatesFrom is the portal delivery this one escalates: it goes out
+	// at NotBefore only if that portal item is still unread.
+	EscalatesFrom string
+	Created       time.Time
+	Updated       time.Time
 	// TemplateVersion is the practice template version the delivery was
 	// last rendered from; 0 for a built-in default or not rendered yet.
 	TemplateVersion int

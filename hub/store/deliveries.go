@@ -39,13 +39,13 @@ func (s *Store) GetNotice(ctx context.Context, practiceID, id string) (*hub.Noti
 }
 
 const deliveryCols = `id, practice_id, patient_id, notice_id, channel, kind, mode, state, attempts,
-	provider_id, last_error, fallbacks, not_before, created, updated, template_version`
+	provider_id, last_error, fallbacks, not_before, created, updated, template_version, escalates_from`
 
 func scanDelivery(sc scanner, d *hub.Delivery) error {
 	var mode, state string
 	err := sc.Scan(&d.ID, &d.PracticeID, &d.PatientID, &d.NoticeID, &d.Channel, &d.Kind, &mode, &state, &d.Attempts,
 		&d.ProviderID, &d.LastError, stringsCol{&d.Fallbacks}, timeCol{&d.NotBefore}, timeCol{&d.Created}, timeCol{&d.Updated},
-		&d.TemplateVersion)
+		&d.TemplateVersion, &d.EscalatesFrom)
 	d.Mode, d.State = hub.KeyMode(mode), hub.DeliveryState(state)
 	return err
 }
@@ -63,10 +63,10 @@ func (s *Store) CreateDelivery(ctx context.Context, d *hub.Delivery) error {
 		d.State = hub.StatePending
 	}
 	_, err := s.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.PracticeID, d.PatientID, d.NoticeID, d.Channel, d.Kind, string(d.Mode), string(d.State), d.Attempts,
 		d.ProviderID, d.LastError, jsonStrings(d.Fallbacks), s.d.timeOrNull(d.NotBefore),
-		s.d.time(d.Created), s.d.time(d.Updated), d.TemplateVersion)
+		s.d.time(d.Created), s.d.time(d.Updated), d.TemplateVersion, d.EscalatesFrom)
 	return s.d.wrap("create delivery", err)
 }
 
@@ -181,4 +181,18 @@ func (s *Store) CountDeliveries(ctx context.Context) (map[hub.DeliveryState]int,
 		out[hub.DeliveryState(c.state)] = c.n
 	}
 	return out, nil
+}
+
+// CancelEscalations cancels the practice's pending deliveries that
+// escalate the portal delivery fromID (its item was read).
+func (s *Store) CancelEscalations(ctx context.Context, practiceID, fromID string, at time.Time) (int64, error) {
+	if fromID == "" {
+		return 0, nil
+	}
+	res, err := s.exec(ctx, `UPDATE deliveries SET state = 'cancelled', last_error = 'read_before_escalation', updated = ?
+		WHERE practice_id = ? AND escalates_from = ? AND state = 'pending'`, s.d.time(normTime(at)), practiceID, fromID)
+	if err != nil {
+		return 0, s.d.wrap("cancel escalations", err)
+	}
+	return res.RowsAffected()
 }

@@ -34,6 +34,30 @@ func (s *Store) ListInbox(ctx context.Context, practiceID, patientID string, lim
 		ORDER BY created DESC, id DESC LIMIT ?`, practiceID, patientID, clampLimit(limit))
 }
 
+// GetInboxItem reads one of a practice's portal items.
+func (s *Store) GetInboxItem(ctx context.Context, practiceID, id string) (*hub.InboxItem, error) {
+	var it hub.InboxItem
+	err := scanInboxItem(s.queryRow(ctx, `SELECT id, practice_id, patient_id, COALESCE(delivery_id, ''),
+		kind, text, thread_id, created, read_at
+		FROM inbox_items WHERE practice_id = ? AND id = ?`, practiceID, id), &it)
+	if err != nil {
+		return nil, s.d.wrap("get inbox item", err)
+	}
+	return &it, nil
+}
+
+// GetInboxItemByDelivery finds the portal item a delivery stored.
+func (s *Store) GetInboxItemByDelivery(ctx context.Context, practiceID, deliveryID string) (*hub.InboxItem, error) {
+	var it hub.InboxItem
+	err := scanInboxItem(s.queryRow(ctx, `SELECT id, practice_id, patient_id, COALESCE(delivery_id, ''),
+		kind, text, thread_id, created, read_at
+		FROM inbox_items WHERE practice_id = ? AND delivery_id = ?`, practiceID, deliveryID), &it)
+	if err != nil {
+		return nil, s.d.wrap("get inbox item by delivery", err)
+	}
+	return &it, nil
+}
+
 // MarkInboxRead records when the patient read an item; a second call keeps
 // the first time.
 func (s *Store) MarkInboxRead(ctx context.Context, practiceID, patientID, itemID string, at time.Time) error {
