@@ -26,6 +26,16 @@ type Message struct {
 	Ciphertext []byte
 	// Unsubscribable marks bulk-ish notices that carry one-click unsubscribe.
 	Unsubscribable bool
+
+	// members are the deliveries riding along in this one (a digest).
+	members []Delivery
+}
+
+func msgMembers(m *Message) []Delivery {
+	if m == nil {
+		return nil
+	}
+	return m.members
 }
 
 // Receipt is a provider's acknowledgement of a send.

@@ -41,15 +41,15 @@ func (s *Service) Deliver(ctx context.Context, id string, final bool) error {
 	}
 	switch {
 	case err == nil:
-		return s.markSent(ctx, d, rec)
+		return s.markSent(ctx, d, rec, msgMembers(msg))
 	case IsPermanent(err):
 		var pe *PermanentError
 		errors.As(err, &pe)
 		s.log.Info("delivery failed permanently", "delivery", d.ID, "channel", d.Channel, "reason", pe.Reason)
-		return s.fail(ctx, d, StateFailed, pe.Reason, err)
+		return s.fail(ctx, d, StateFailed, pe.Reason, err, msgMembers(msg))
 	case final:
 		s.log.Warn("delivery failed: retries exhausted", "delivery", d.ID, "channel", d.Channel)
-		if ferr := s.fail(ctx, d, StateFailed, "retries_exhausted", err); ferr != nil {
+		if ferr := s.fail(ctx, d, StateFailed, "retries_exhausted", err, msgMembers(msg)); ferr != nil {
 			return ferr
 		}
 		return fmt.Errorf("hub: delivery %s: retries exhausted: %w", d.ID, err)
@@ -75,7 +75,7 @@ func errorText(reason string, err error) string {
 	return msg
 }
 
-func (s *Service) markSent(ctx context.Context, d *Delivery, rec Receipt) error {
+func (s *Service) markSent(ctx context.Context, d *Delivery, rec Receipt, members []Delivery) error {
 	ctx = context.WithoutCancel(ctx) // the send happened: record it even if the task is being cancelled
 	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		d.State = StateSent
@@ -88,12 +88,15 @@ func (s *Service) markSent(ctx context.Context, d *Delivery, rec Receipt) error 
 		if err := s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "worker"}, "delivery.sent", d.PatientID, d.ID); err != nil {
 			return err
 		}
+		if err := s.settleDigest(ctx, tx, d, members); err != nil {
+			return err
+		}
 		return s.planEscalation(ctx, tx, d)
 	})
 }
 
 // fail marks d with a failed state and plans the next channel, if any.
-func (s *Service) fail(ctx context.Context, d *Delivery, state DeliveryState, reason string, cause error) error {
+func (s *Service) fail(ctx context.Context, d *Delivery, state DeliveryState, reason string, cause error, members []Delivery) error {
 	ctx = context.WithoutCancel(ctx)
 	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		d.State = state
@@ -115,6 +118,9 @@ func (s *Service) fail(ctx context.Context, d *Delivery, state DeliveryState, re
 					return err
 				}
 			}
+		}
+		if err := s.settleDigest(ctx, tx, d, members); err != nil {
+			return err
 		}
 		return s.fallback(ctx, tx, a, d)
 	})
@@ -212,6 +218,11 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 			return nil, err
 		}
 		data.Text = n.Text
+		if d.Kind == KindNotice && (d.Channel == ChannelSMS || d.Channel == ChannelEmail) {
+			if err := s.gatherDigest(ctx, d, m, &data); err != nil {
+				return nil, err
+			}
+		}
 		if nd := n.Data; nd != nil {
 			data.Start, data.Clinician, data.Location = nd.Start, nd.Clinician, nd.Location
 			data.Pharmacy, data.Pickup, data.CollectBy = nd.Pharmacy, nd.Pickup, nd.CollectBy

@@ -56,7 +56,9 @@ func TestEscalation(t *testing.T) {
 
 			// Read at once: the escalation is cancelled.
 			n2 := notice("Your results are in the portal.")
-			var inbox struct{ Items []struct{ ID, Delivery, Text string } }
+			var inbox struct {
+				Items []struct{ ID, Delivery, Text string }
+			}
 			hubtest.WaitFor(t, 10*time.Second, "portal item", func() bool {
 				h.MustDo(200, "GET", "/v1/patients/p-1/inbox", nil).JSON(t, &inbox)
 				return len(inbox.Items) == 2

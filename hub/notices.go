@@ -61,7 +61,7 @@ func (s *Service) SubmitNotice(ctx context.Context, a Actor, in NoticeInput) (*N
 		if err := tx.CreateNotice(ctx, n); err != nil {
 			return err
 		}
-		d, err := s.planDelivery(ctx, tx, a, p, n.ID, n.Kind, chans)
+		d, err := s.planNoticeDelivery(ctx, tx, a, p, n)
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,10 @@ type ReminderSettings struct {
 	// unread this long after it was delivered goes to the patient's next
 	// channel ("4h"; "" or "0" turns escalation off).
 	EscalateAfter *string `json:"escalate_after,omitempty"`
+	// DigestWindow: plain notices to SMS or email wait this long, and the
+	// ones planned for the same patient meanwhile go in one message ("2m";
+	// "" or "0" sends each at once).
+	DigestWindow *string `json:"digest_window,omitempty"`
 }
 
 // QuietHours are "HH:MM" wall-clock times in the practice's time zone.
@@ -61,6 +65,8 @@ type ReminderConfig struct {
 	Confirm    bool
 	// EscalateAfter is 0 when escalation is off.
 	EscalateAfter time.Duration
+	// DigestWindow is 0 when notices are sent one by one.
+	DigestWindow time.Duration
 }
 
 // Settings returns the config as the API shows it.
@@ -74,13 +80,20 @@ func (c ReminderConfig) Settings() ReminderSettings {
 	if c.EscalateAfter > 0 {
 		esc = OffsetLabel(c.EscalateAfter)
 	}
+	dig := "0"
+	if c.DigestWindow > 0 {
+		dig = OffsetLabel(c.DigestWindow)
+	}
 	return ReminderSettings{Offsets: offs, QuietHours: &QuietHours{Start: c.QuietStart.String(), End: c.QuietEnd.String()},
-		Confirm: &confirm, EscalateAfter: &esc}
+		Confirm: &confirm, EscalateAfter: &esc, DigestWindow: &dig}
 }
 
 // MaxEscalateAfter bounds how long Karere waits for a portal item to be
 // read before trying the next channel.
 const MaxEscalateAfter = 7 * 24 * time.Hour
+
+// MaxDigestWindow bounds how long a notice may wait for others to join it.
+const MaxDigestWindow = time.Hour
 
 // Policy is the planning policy for a practice in loc.
 func (c ReminderConfig) Policy(loc *time.Location) ReminderPolicy {
@@ -130,11 +143,21 @@ func checkReminderSettings(in ReminderSettings, minOffset time.Duration) (Remind
 	}
 	if e := in.EscalateAfter; e != nil && *e != "" && *e != "0" {
 		d, err := time.ParseDuration(*e)
-		if err != nil || d < minOffset || d > MaxEscalateAfter {
+		least := min(minOffset, 5*time.Minute)
+		if err != nil || d < least || d > MaxEscalateAfter {
 			return c, Invalid("escalate_after", "invalid_escalate_after",
-				"escalate_after: a duration from %s to 7 days (such as \"4h\"), or \"0\" for no escalation", OffsetLabel(minOffset))
+				"escalate_after: a duration from %s to 7 days (such as \"4h\"), or \"0\" for no escalation", OffsetLabel(least))
 		}
 		c.EscalateAfter = d
+	}
+	if w := in.DigestWindow; w != nil && *w != "" && *w != "0" {
+		d, err := time.ParseDuration(*w)
+		least := min(minOffset, 30*time.Second)
+		if err != nil || d < least || d > MaxDigestWindow {
+			return c, Invalid("digest_window", "invalid_digest_window",
+				"digest_window: a duration from %s to 1 hour (such as \"2m\"), or \"0\" to send each notice at once", OffsetLabel(least))
+		}
+		c.DigestWindow = d
 	}
 	return c, nil
 }

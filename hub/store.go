@@ -68,6 +68,13 @@ type Store interface {
 	GetInboxItem(ctx context.Context, practiceID, id string) (*InboxItem, error)
 	// GetInboxItemByDelivery finds the portal item a delivery stored.
 	GetInboxItemByDelivery(ctx context.Context, practiceID, deliveryID string) (*InboxItem, error)
+	// FindDigestLeader finds the patient's pending, unclaimed notice
+	// delivery on channel waiting until after notBefore; ErrNoRows if none.
+	FindDigestLeader(ctx context.Context, practiceID, patientID, channel string, mode KeyMode, notBefore time.Time) (*Delivery, error)
+	// ReleaseDigestMember clears a rider's DigestInto and NotBefore.
+	ReleaseDigestMember(ctx context.Context, d *Delivery) error
+	// ListDigestMembers lists the deliveries riding along in leaderID.
+	ListDigestMembers(ctx context.Context, practiceID, leaderID string) ([]Delivery, error)
 	// ClaimDelivery counts an attempt at a pending delivery and returns it
 	// (Attempts already incremented); ErrNoRows when it is missing or no
 	// longer pending.

@@ -183,8 +183,11 @@ type Delivery struct {
 	// EscalatesFrom is the portal delivery this one escalates: it goes out
 	// at NotBefore only if that portal item is still unread.
 	EscalatesFrom string
-	Created       time.Time
-	Updated       time.Time
+	// DigestInto names the delivery this one rides along in (the
+	// practice's digest window): it is sent, or fails, with that one.
+	DigestInto string
+	Created    time.Time
+	Updated    time.Time
 	// TemplateVersion is the practice template version the delivery was
 	// last rendered from; 0 for a built-in default or not rendered yet.
 	TemplateVersion int

@@ -39,13 +39,13 @@ func (s *Store) GetNotice(ctx context.Context, practiceID, id string) (*hub.Noti
 }
 
 const deliveryCols = `id, practice_id, patient_id, notice_id, channel, kind, mode, state, attempts,
-	provider_id, last_error, fallbacks, not_before, created, updated, template_version, escalates_from`
+	provider_id, last_error, fallbacks, not_before, created, updated, template_version, escalates_from, digest_into`
 
 func scanDelivery(sc scanner, d *hub.Delivery) error {
 	var mode, state string
 	err := sc.Scan(&d.ID, &d.PracticeID, &d.PatientID, &d.NoticeID, &d.Channel, &d.Kind, &mode, &state, &d.Attempts,
 		&d.ProviderID, &d.LastError, stringsCol{&d.Fallbacks}, timeCol{&d.NotBefore}, timeCol{&d.Created}, timeCol{&d.Updated},
-		&d.TemplateVersion, &d.EscalatesFrom)
+		&d.TemplateVersion, &d.EscalatesFrom, &d.DigestInto)
 	d.Mode, d.State = hub.KeyMode(mode), hub.DeliveryState(state)
 	return err
 }
@@ -63,10 +63,10 @@ func (s *Store) CreateDelivery(ctx context.Context, d *hub.Delivery) error {
 		d.State = hub.StatePending
 	}
 	_, err := s.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.PracticeID, d.PatientID, d.NoticeID, d.Channel, d.Kind, string(d.Mode), string(d.State), d.Attempts,
 		d.ProviderID, d.LastError, jsonStrings(d.Fallbacks), s.d.timeOrNull(d.NotBefore),
-		s.d.time(d.Created), s.d.time(d.Updated), d.TemplateVersion, d.EscalatesFrom)
+		s.d.time(d.Created), s.d.time(d.Updated), d.TemplateVersion, d.EscalatesFrom, d.DigestInto)
 	return s.d.wrap("create delivery", err)
 }
 
@@ -91,7 +91,7 @@ func (s *Store) GetDelivery(ctx context.Context, practiceID, id string) (*hub.De
 func (s *Store) ClaimDelivery(ctx context.Context, id string, at time.Time) (*hub.Delivery, error) {
 	var d hub.Delivery
 	err := scanDelivery(s.queryRow(ctx, `UPDATE deliveries SET attempts = attempts + 1, updated = ?
-		WHERE id = ? AND state = 'pending' RETURNING `+deliveryCols, s.d.time(normTime(at)), id), &d)
+		WHERE id = ? AND state = 'pending' AND digest_into = '' RETURNING `+deliveryCols, s.d.time(normTime(at)), id), &d)
 	if err != nil {
 		return nil, s.d.wrap("claim delivery", err)
 	}
@@ -156,7 +156,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f hub.DeliveryFilter) ([]hub
 // last updated before updatedBefore, ordered by id, starting after afterID.
 func (s *Store) ListPendingDeliveries(ctx context.Context, updatedBefore time.Time, afterID string, limit int) ([]hub.Delivery, error) {
 	return list(ctx, s, "list pending deliveries", scanDelivery, `SELECT `+deliveryCols+` FROM deliveries
-		WHERE state = ? AND updated < ? AND id > ? ORDER BY id LIMIT ?`,
+		WHERE state = ? AND digest_into = '' AND updated < ? AND id > ? ORDER BY id LIMIT ?`,
 		string(hub.StatePending), s.d.time(updatedBefore), afterID, clampLimit(limit))
 }
 
@@ -195,4 +195,35 @@ func (s *Store) CancelEscalations(ctx context.Context, practiceID, fromID string
 		return 0, s.d.wrap("cancel escalations", err)
 	}
 	return res.RowsAffected()
+}
+
+// FindDigestLeader finds the patient's pending, unclaimed notice delivery
+// on channel that waits until after notBefore: a new notice can ride
+// along in it.
+func (s *Store) FindDigestLeader(ctx context.Context, practiceID, patientID, channel string, mode hub.KeyMode, notBefore time.Time) (*hub.Delivery, error) {
+	var d hub.Delivery
+	err := scanDelivery(s.queryRow(ctx, `SELECT `+deliveryCols+` FROM deliveries
+		WHERE practice_id = ? AND patient_id = ? AND channel = ? AND mode = ? AND kind = ? AND state = 'pending'
+		AND attempts = 0 AND digest_into = '' AND escalates_from = '' AND not_before > ?
+		ORDER BY id LIMIT 1`,
+		practiceID, patientID, channel, string(mode), hub.KindNotice, s.d.time(normTime(notBefore))), &d)
+	if err != nil {
+		return nil, s.d.wrap("find digest leader", err)
+	}
+	return &d, nil
+}
+
+// ListDigestMembers lists the deliveries riding along in leaderID, oldest
+// first.
+func (s *Store) ListDigestMembers(ctx context.Context, practiceID, leaderID string) ([]hub.Delivery, error) {
+	return list(ctx, s, "list digest members", scanDelivery, `SELECT `+deliveryCols+` FROM deliveries
+		WHERE practice_id = ? AND digest_into = ? ORDER BY id LIMIT ?`, practiceID, leaderID, MaxLimit)
+}
+
+// ReleaseDigestMember lets a rider go on its own: digest_into and
+// not_before cleared.
+func (s *Store) ReleaseDigestMember(ctx context.Context, d *hub.Delivery) error {
+	d.Updated = orNow(d.Updated)
+	return s.execOne(ctx, "release digest member", `UPDATE deliveries SET digest_into = '', not_before = NULL, updated = ?
+		WHERE id = ? AND practice_id = ?`, s.d.time(d.Updated), d.ID, d.PracticeID)
 }
