@@ -15,8 +15,9 @@ const cacheTTL = 30 * time.Second
 // request or send and change rarely. It keeps nothing another process
 // needs: a miss reads the database.
 type ttlCache[V any] struct {
-	mu sync.Mutex
-	m  map[string]ttlEntry[V]
+	ttl time.Duration // 0: cacheTTL
+	mu  sync.Mutex
+	m   map[string]ttlEntry[V]
 }
 
 type ttlEntry[V any] struct {
@@ -41,8 +42,22 @@ func (c *ttlCache[V]) put(key string, v V, now time.Time) {
 	if c.m == nil || len(c.m) > 10000 {
 		c.m = map[string]ttlEntry[V]{} // bounded: start over rather than grow
 	}
-	c.m[key] = ttlEntry[V]{v: v, expires: now.Add(cacheTTL)}
+	ttl := c.ttl
+	if ttl == 0 {
+		ttl = cacheTTL
+	}
+	c.m[key] = ttlEntry[V]{v: v, expires: now.Add(ttl)}
 }
+
+func (c *ttlCache[V]) del(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
+}
+
+// settingsTTL: settings written by another process reach this one within
+// this time (this process's own writes at once).
+const settingsTTL = 5 * time.Second
 
 // practice reads a practice through the cache.
 func (s *Service) practice(ctx context.Context, id string) (*Practice, error) {

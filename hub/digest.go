@@ -76,6 +76,9 @@ func (s *Service) gatherDigest(ctx context.Context, d *Delivery, m *Message, dat
 // settleDigest ends the riders of d as d ended, and lets go of any that
 // joined after d was composed (they are queued on their own).
 func (s *Service) settleDigest(ctx context.Context, tx Store, d *Delivery, included []Delivery) error {
+	if d.Kind != KindNotice || (d.Channel != ChannelSMS && d.Channel != ChannelEmail) {
+		return nil // only plain notices to SMS or email carry riders
+	}
 	all, err := tx.ListDigestMembers(ctx, d.PracticeID, d.ID)
 	if err != nil || len(all) == 0 {
 		return err

@@ -55,6 +55,7 @@ type Service struct {
 
 	practices ttlCache[*Practice]
 	apiKeys   ttlCache[*APIKey]
+	settings  ttlCache[[]byte] // sealed documents; nil: none stored
 
 	subsMu sync.Mutex
 	subs   map[string]map[chan Event]bool
@@ -78,7 +79,7 @@ func NewService(store Store, queue Enqueuer, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, queue: queue, channels: cfg.Channels, aead: aead, log: cfg.Logger, now: cfg.Now,
+	s := &Service{settings: ttlCache[[]byte]{ttl: settingsTTL}, store: store, queue: queue, channels: cfg.Channels, aead: aead, log: cfg.Logger, now: cfg.Now,
 		render: cfg.Renderer, portal: cfg.PortalURL}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -235,6 +236,7 @@ func (s *Service) PutSettings(ctx context.Context, a Actor, kind string, v any) 
 		if err := tx.PutSetting(ctx, a.PracticeID, kind, sealed); err != nil {
 			return err
 		}
+		afterCommit(ctx, func(context.Context) { s.settings.del(a.PracticeID + "/" + kind) })
 		return s.audit(ctx, tx, a, "settings."+kind+".put", "", kind)
 	})
 }
@@ -242,12 +244,20 @@ func (s *Service) PutSettings(ctx context.Context, a Actor, kind string, v any) 
 // Settings reads a practice's settings document into v; found is false
 // when the practice has none of that kind.
 func (s *Service) Settings(ctx context.Context, practiceID, kind string, v any) (found bool, err error) {
-	sealed, err := s.store.GetSetting(ctx, practiceID, kind)
-	if errors.Is(err, ErrNoRows) {
-		return false, nil
+	key, now := practiceID+"/"+kind, time.Now()
+	sealed, ok := s.settings.get(key, now)
+	if !ok {
+		sealed, err = s.store.GetSetting(ctx, practiceID, kind)
+		if errors.Is(err, ErrNoRows) {
+			sealed, err = nil, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		s.settings.put(key, sealed, now)
 	}
-	if err != nil {
-		return false, err
+	if sealed == nil {
+		return false, nil
 	}
 	return true, s.openSetting(practiceID, kind, sealed, v)
 }
