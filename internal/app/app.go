@@ -140,6 +140,9 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 	})
 	a.api.HandleHTTP("POST "+sms.StatusPath, webhooks.StatusHandler())
 	a.api.HandleHTTP("POST "+sms.InboundPath, webhooks.InboundHandler())
+	if cfg.OpsToken != "" {
+		a.api.HandleHTTP("/ops/queues/", a.opsDashboard())
+	}
 	a.api.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	a.inbox = inbox.New(a.svc, inbox.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Logger: log})
 	a.api.HandleHTTP(inbox.Prefix, a.inbox)

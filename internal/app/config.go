@@ -50,6 +50,7 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	RateLimit         float64
+	OpsToken          string
 
 	// RelayTLS, when set, is the TLS configuration for outgoing relays
 	// (tests trust a loopback relay's certificate with it).
@@ -154,6 +155,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str(&c.TLSKey, "tls-key", "", "key file for --tls-cert")
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "text", "text or json")
+	str(&c.OpsToken, "ops-token", "", "password for the operators' queue dashboard at /ops/queues/ (off when empty)")
 	float(&c.RateLimit, "rate-limit", 50, "API requests per second per key")
 }
 
@@ -218,6 +220,9 @@ func (c *Config) Validate(needDB, needRedis bool) error {
 		if _, _, err := net.SplitHostPort(c.SMTPRelay); err != nil {
 			errs = append(errs, "KARERE_SMTP_RELAY (--smtp-relay) must be host:port, e.g. mail.example.nz:587")
 		}
+	}
+	if c.OpsToken != "" && len(c.OpsToken) < 16 {
+		errs = append(errs, "KARERE_OPS_TOKEN (--ops-token) must be at least 16 characters (openssl rand -base64 24)")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, "KARERE_TLS_CERT and KARERE_TLS_KEY go together: set both or neither")

@@ -42,6 +42,7 @@ const (
 	RedisDBE2EE      = 9
 	RedisDBClient    = 10
 	RedisDBHub       = 11
+	RedisDBApp       = 12
 )
 
 // PostgresURL returns the base PostgreSQL URL (KARERE_TEST_POSTGRES_URL
