@@ -123,8 +123,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   Staff inbox  %s/inbox/
   Practice     %s (%s)
   API key      %s   (new on every start)
-  Staff login  %s / %s
-  Patient      %s
+  Staff login  %s / %s   (key passphrase, to read secure messages: %s)
+  Patient      %s   (has a key and a secure thread waiting in the inbox)
 
 Try:
   curl -s -X POST %s/v1/notices -H 'Authorization: Bearer %s' \
@@ -133,7 +133,7 @@ Try:
 
 Press Ctrl-C to stop.
 `, cfg.DataDir, url, url, url, url, url, demo.practice.Name, demo.practice.ID, demo.key, demo.staffEmail, demo.staffPassword,
-		demo.patient, url, demo.key, demo.patient, url, demo.patient, demo.key)
+		demo.keyPassphrase, demo.patient, url, demo.key, demo.patient, url, demo.patient, demo.key)
 	<-ctx.Done()
 	a.Shutdown(context.Background())
 	return nil
@@ -158,6 +158,7 @@ type demoSeed struct {
 	practice                  *hub.Practice
 	key                       string
 	staffEmail, staffPassword string
+	keyPassphrase             string
 	patient                   string
 }
 
@@ -186,10 +187,8 @@ func seedDemo(ctx context.Context, a *app.App, dir string) (*demoSeed, error) {
 		pw := make([]byte, 12)
 		_, _ = rand.Read(pw)
 		d.staffPassword = base64.RawURLEncoding.EncodeToString(pw)
-		if _, err := a.Service().AddStaff(ctx, p.ID, d.staffEmail, "Sione Taufa", d.staffPassword); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(loginFile, []byte(d.staffPassword+"\n"), 0o600); err != nil {
+		staff, err := a.Service().AddStaff(ctx, p.ID, d.staffEmail, "Sione Taufa", d.staffPassword)
+		if err != nil {
 			return nil, err
 		}
 		actor := hub.Actor{PracticeID: p.ID, ID: "dev-seed", Mode: hub.ModeLive}
@@ -199,13 +198,23 @@ func seedDemo(ctx context.Context, a *app.App, dir string) (*demoSeed, error) {
 		}); err != nil {
 			return nil, err
 		}
+		if d.keyPassphrase, err = seedSecureDemo(ctx, a.URL(), d.key, staff.ID, d.staffEmail, d.patient); err != nil {
+			return nil, fmt.Errorf("seeding the secure-messaging demo: %w", err)
+		}
+		if err := os.WriteFile(loginFile, []byte(d.staffPassword+"\n"+d.keyPassphrase+"\n"), 0o600); err != nil {
+			return nil, err
+		}
 		return d, nil
 	}
 	if d.key, err = a.Service().CreateAPIKey(ctx, d.practice.ID, hub.ModeLive, "hubd dev"); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(loginFile); err == nil {
-		d.staffPassword = strings.TrimSpace(string(b))
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		d.staffPassword = lines[0]
+		if len(lines) > 1 {
+			d.keyPassphrase = lines[1]
+		}
 	}
 	return d, nil
 }
