@@ -181,29 +181,7 @@ type ReminderSweeper struct {
 
 // Run sweeps every Interval until ctx ends.
 func (s *ReminderSweeper) Run(ctx context.Context) {
-	interval := s.Interval
-	if interval <= 0 {
-		interval = DefaultSweepInterval
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil {
-				s.log().Warn("reminder sweep failed", "err", err)
-			}
-		}
-	}
-}
-
-func (s *ReminderSweeper) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.Default()
-	}
-	return s.Log
+	sweepEvery(ctx, s.Interval, s.Log, "reminders and webhook events", s.Sweep)
 }
 
 // Sweep makes one pass and returns how many reminders and events it

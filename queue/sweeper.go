@@ -33,9 +33,17 @@ const (
 
 // Run sweeps every Interval until ctx ends.
 func (s *Sweeper) Run(ctx context.Context) {
-	interval := s.Interval
+	sweepEvery(ctx, s.Interval, s.Log, "pending deliveries", s.Sweep)
+}
+
+// sweepEvery runs sweep every interval (DefaultSweepInterval when 0) until
+// ctx ends, logging failures and, at debug level, what it re-queued.
+func sweepEvery(ctx context.Context, interval time.Duration, log *slog.Logger, what string, sweep func(context.Context) (int, error)) {
 	if interval <= 0 {
 		interval = DefaultSweepInterval
+	}
+	if log == nil {
+		log = slog.Default()
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -44,20 +52,13 @@ func (s *Sweeper) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := s.Sweep(ctx); err != nil {
-				s.log().Warn("sweep failed", "err", err)
+			if n, err := sweep(ctx); err != nil {
+				log.Warn("sweep failed", "what", what, "err", err)
 			} else if n > 0 {
-				s.log().Debug("sweep re-enqueued pending deliveries", "count", n)
+				log.Debug("sweep re-queued work Redis had lost", "what", what, "count", n)
 			}
 		}
 	}
-}
-
-func (s *Sweeper) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.Default()
-	}
-	return s.Log
 }
 
 // Sweep makes one pass and returns how many deliveries it enqueued (tasks
