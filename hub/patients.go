@@ -275,3 +275,46 @@ func (s *Service) MarkInboxRead(ctx context.Context, a Actor, externalID, itemID
 		return s.audit(ctx, tx, a, "inbox.mark_read", p.ID, itemID)
 	})
 }
+
+// UnsubscribeDelivery opts out of email the address a delivery was sent
+// to (the one-click unsubscribe link of a notice), and returns the
+// practice's name.
+func (s *Service) UnsubscribeDelivery(ctx context.Context, deliveryID string) (string, error) {
+	d, err := s.store.GetDelivery(ctx, "", deliveryID)
+	if errors.Is(err, ErrNoRows) {
+		return "", NotFound("delivery")
+	}
+	if err != nil {
+		return "", err
+	}
+	pr, err := s.practice(ctx, d.PracticeID)
+	if err != nil {
+		return "", err
+	}
+	p, err := s.store.GetPatientByID(ctx, d.PracticeID, d.PatientID)
+	if err != nil {
+		return "", err
+	}
+	addr := addressFor(p, ChannelEmail, s.Now())
+	if addr == "" {
+		return pr.Name, nil // the address was removed since: nothing to stop
+	}
+	if err := s.SetOptOut(ctx, d.PracticeID, ChannelEmail, addr, true, s.Now()); err != nil {
+		return "", err
+	}
+	if addr != p.Email { // a guardian's address: stop it for this patient too
+		err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
+			p, err := tx.GetPatientByID(ctx, d.PracticeID, d.PatientID)
+			if err != nil || p.EmailOptOut != nil {
+				return err
+			}
+			t := s.Now()
+			p.EmailOptOut, p.Updated = &t, t
+			if _, err := tx.PutPatient(ctx, p); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "patient"}, "email.opt_out", p.ID, d.ID)
+		})
+	}
+	return pr.Name, err
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/mail"
 	"strings"
 	"sync"
@@ -418,5 +419,62 @@ func TestEmailPGPMIME(t *testing.T) {
 	pt, err := pgp.Decrypt(data[i:j+len("-----END PGP MESSAGE-----")], openpgp.EntityList{keys.Patient}, openpgp.EntityList{keys.Team})
 	if err != nil || !strings.Contains(string(pt.Data), "marker-9c2d") {
 		t.Fatalf("patient cannot read the PGP/MIME email: %v", err)
+	}
+}
+
+// TestEmailOneClickUnsubscribe: the List-Unsubscribe link shows a page on
+// GET (a mail scanner changes nothing) and unsubscribes on the one-click
+// POST (RFC 8058); the next email is not sent. A forged link is refused.
+func TestEmailOneClickUnsubscribe(t *testing.T) {
+	f := setup(t, "")
+	id := f.notice(t, "Flu vaccines are in.")
+	f.waitDelivery(t, id, "sent")
+	h, _ := header(t, f.relay.messages()[0].data)
+	link := strings.Trim(h.Get("List-Unsubscribe"), "<>")
+	if !strings.HasPrefix(link, "https://karere.example.nz/v1/unsubscribe/") {
+		t.Fatalf("List-Unsubscribe %q", link)
+	}
+	path := strings.TrimPrefix(link, "https://karere.example.nz")
+	do := func(method, path string) (int, string) {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader("List-Unsubscribe=One-Click")
+		}
+		req, _ := http.NewRequest(method, f.h.URL+path, body)
+		if method == "POST" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	optedOut := func() bool {
+		var p map[string]any
+		f.h.MustDo(200, "GET", "/v1/patients/p-1", nil).JSON(t, &p)
+		return p["email_opted_out_at"] != nil
+	}
+	if st, body := do("GET", path); st != 200 || !strings.Contains(body, "<form method=\"post\"") {
+		t.Fatalf("GET: %d %s", st, body)
+	}
+	if optedOut() {
+		t.Fatal("a GET unsubscribed the patient")
+	}
+	if st, _ := do("POST", "/v1/unsubscribe/"+strings.Repeat("b", 48)); st != 404 {
+		t.Errorf("forged token: %d", st)
+	}
+	if st, body := do("POST", path); st != 200 || !strings.Contains(body, "no longer get email from Kōwhai Health") {
+		t.Fatalf("POST: %d %s", st, body)
+	}
+	if !optedOut() {
+		t.Fatal("one-click POST did not unsubscribe")
+	}
+	id2 := f.notice(t, "Second notice")
+	d := f.waitDelivery(t, id2, "failed")
+	if d.LastError == nil || !strings.HasPrefix(*d.LastError, "opted_out") {
+		t.Errorf("email after unsubscribing: %+v", d)
 	}
 }

@@ -138,6 +138,9 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 		Logger:        log,
 		Ready:         a.Ready,
 	})
+	unsub := email.UnsubscribeHandler(cfg.ReplySecret(), a.svc, log)
+	a.api.HandleHTTP("GET /v1/unsubscribe/{token}", unsub)
+	a.api.HandleHTTP("POST /v1/unsubscribe/{token}", unsub)
 	a.api.HandleHTTP("POST "+sms.StatusPath, webhooks.StatusHandler())
 	a.api.HandleHTTP("POST "+sms.InboundPath, webhooks.InboundHandler())
 	if cfg.OpsToken != "" {
