@@ -312,7 +312,7 @@ func (s *Service) notifyCancelled(ctx context.Context, tx Store, a Actor, ap *Ap
 	if !ap.Start.After(s.Now()) {
 		return nil, nil
 	}
-	if ch, _ := firstReachable(p, p.Channels, s.Now()); ch == "" {
+	if ch, _ := firstReachable(p, KindAppointmentCancelled, p.Channels, s.Now()); ch == "" {
 		s.log.Info("appointment cancelled: the patient has no reachable channel", "appointment", ap.ID)
 		return nil, nil
 	}

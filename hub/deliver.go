@@ -143,7 +143,7 @@ func (s *Service) fallback(ctx context.Context, tx Store, a Actor, d *Delivery) 
 	if err != nil {
 		return err
 	}
-	if ch, _ := firstReachable(p, d.Fallbacks, s.Now()); ch == "" {
+	if ch, _ := firstReachable(p, d.Kind, d.Fallbacks, s.Now()); ch == "" {
 		return s.deliveryEnded(ctx, tx, d)
 	}
 	next, err := s.planDelivery(ctx, tx, a, p, d.NoticeID, d.Kind, d.Fallbacks)
@@ -178,6 +178,9 @@ func (s *Service) compose(ctx context.Context, d *Delivery) (*Message, error) {
 		return nil, err
 	}
 	m := &Message{Delivery: d, Practice: pr, Patient: p}
+	if p.OptedOutOf(d.Kind, d.Channel) {
+		return nil, Permanentf("opted_out", "the patient opted out of %s on %s", d.Kind, d.Channel)
+	}
 	switch d.Channel {
 	case ChannelSMS:
 		if m.To = addressFor(p, ChannelSMS, s.Now()); m.To == "" {

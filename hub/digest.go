@@ -20,7 +20,7 @@ const digestMargin = 2 * time.Second
 // planNoticeDelivery is planDelivery for a plain notice: with a digest
 // window it joins a waiting delivery, or waits the window itself.
 func (s *Service) planNoticeDelivery(ctx context.Context, tx Store, a Actor, p *Patient, n *Notice) (*Delivery, error) {
-	ch, rest := firstReachable(p, n.Channels, s.Now())
+	ch, rest := firstReachable(p, n.Kind, n.Channels, s.Now())
 	if ch != ChannelSMS && ch != ChannelEmail {
 		return s.planDelivery(ctx, tx, a, p, n.ID, n.Kind, n.Channels)
 	}

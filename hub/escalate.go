@@ -33,7 +33,7 @@ func (s *Service) planEscalation(ctx context.Context, tx Store, d *Delivery) err
 	if err != nil {
 		return err
 	}
-	ch, rest := firstReachable(p, d.Fallbacks, s.Now())
+	ch, rest := firstReachable(p, d.Kind, d.Fallbacks, s.Now())
 	if ch == "" {
 		return nil
 	}

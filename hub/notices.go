@@ -78,8 +78,12 @@ func (s *Service) SubmitNotice(ctx context.Context, a Actor, in NoticeInput) (*N
 // chans that the patient can be reached on; the others become its
 // fallbacks. It is queued after commit.
 func (s *Service) planDelivery(ctx context.Context, tx Store, a Actor, p *Patient, recordID, kind string, chans []string) (*Delivery, error) {
-	ch, rest := firstReachable(p, chans, s.Now())
+	ch, rest := firstReachable(p, kind, chans, s.Now())
 	if ch == "" {
+		if len(chans) > 0 && allOptedOut(p, kind, chans) {
+			return nil, Unprocessable("channels", "opted_out",
+				"the patient has opted out of %s on %s", kind, strings.Join(chans, ", "))
+		}
 		return nil, Unprocessable("channels", "no_reachable_channel",
 			"channels: the patient has no phone or email for any of %s", strings.Join(chans, ", "))
 	}
@@ -96,10 +100,13 @@ func (s *Service) planDelivery(ctx context.Context, tx Store, a Actor, p *Patien
 	return d, nil
 }
 
-// firstReachable returns the first channel the patient has an address for,
-// and the channels after it.
-func firstReachable(p *Patient, chans []string, now time.Time) (string, []string) {
+// firstReachable returns the first channel the patient has an address for
+// and has not opted out of for kind, and the channels after it.
+func firstReachable(p *Patient, kind string, chans []string, now time.Time) (string, []string) {
 	for i, c := range chans {
+		if p.OptedOutOf(kind, c) {
+			continue
+		}
 		if addressFor(p, c, now) != "" || c == ChannelPortal {
 			return c, append([]string(nil), chans[i+1:]...)
 		}
@@ -124,4 +131,13 @@ func addressFor(p *Patient, channel string, now time.Time) string {
 		return p.Email
 	}
 	return ""
+}
+
+func allOptedOut(p *Patient, kind string, chans []string) bool {
+	for _, c := range chans {
+		if !p.OptedOutOf(kind, c) {
+			return false
+		}
+	}
+	return true
 }

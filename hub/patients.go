@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,7 +21,14 @@ type PatientInput struct {
 	// EncryptedEmail asks for secure messages as PGP/MIME email; the
 	// patient must have a key registered.
 	EncryptedEmail bool `json:"encrypted_email"`
+	// OptOuts: for a kind of notice, the channels the patient does not
+	// want it on, e.g. {"prescription_ready": ["sms"]}.
+	OptOuts map[string][]string `json:"opt_outs"`
 }
+
+// NoticeKinds are the kinds a patient may opt out of.
+var NoticeKinds = []string{KindNotice, KindAppointmentReminder, KindAppointmentCancelled,
+	KindPrescriptionReady, KindSecureMessageNotice}
 
 // DefaultLocale is used when a patient has none.
 const DefaultLocale = "en-NZ"
@@ -78,6 +86,21 @@ func (in *PatientInput) validate(p *Patient, now time.Time) error {
 		}
 		if dob.After(now) || dob.Year() < 1880 {
 			return Invalid("date_of_birth", "invalid_date", "date_of_birth: not a plausible date of birth")
+		}
+	}
+	p.KindOptOuts = nil
+	for kind, chans := range in.OptOuts {
+		if !slices.Contains(NoticeKinds, kind) {
+			return Invalid("opt_outs", "invalid_kind", "opt_outs: unknown kind %q (use %s)", kind, strings.Join(NoticeKinds, ", "))
+		}
+		if err := CheckChannels("opt_outs."+kind, chans); err != nil {
+			return err
+		}
+		if len(chans) > 0 {
+			if p.KindOptOuts == nil {
+				p.KindOptOuts = map[string][]string{}
+			}
+			p.KindOptOuts[kind] = append([]string(nil), chans...)
 		}
 	}
 	p.EncryptedEmail = in.EncryptedEmail

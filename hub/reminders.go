@@ -167,7 +167,7 @@ func (s *Service) FireReminder(ctx context.Context, appointmentID string, offset
 		if err != nil {
 			return err
 		}
-		if ch, _ := firstReachable(p, p.Channels, s.Now()); ch == "" {
+		if ch, _ := firstReachable(p, KindAppointmentReminder, p.Channels, s.Now()); ch == "" {
 			return skip(ReminderSkipped, "no reachable channel")
 		}
 		a := Actor{PracticeID: r.PracticeID, ID: "worker", Mode: ap.Mode}

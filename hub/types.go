@@ -94,6 +94,9 @@ type Patient struct {
 	Locale      string
 	DateOfBirth string // YYYY-MM-DD, or empty
 	Guardian    *Guardian
+	// KindOptOuts: for a kind of notice, the channels the patient does
+	// not want it on (all of their channels: not at all).
+	KindOptOuts map[string][]string
 	// EncryptedEmail: the patient registered a key and chose to receive
 	// secure messages as PGP/MIME email.
 	EncryptedEmail bool
@@ -112,6 +115,16 @@ type Guardian struct {
 	// Proxy: the (adult) patient asked for their notices to go to this
 	// person.
 	Proxy bool `json:"proxy,omitempty"`
+}
+
+// OptedOutOf reports whether the patient does not want kind on channel.
+func (p *Patient) OptedOutOf(kind, channel string) bool {
+	for _, c := range p.KindOptOuts[kind] {
+		if c == channel {
+			return true
+		}
+	}
+	return false
 }
 
 // GuardianAge: notices for a patient younger than this go to their

@@ -9,25 +9,26 @@ import (
 )
 
 type patientJSON struct {
-	ExternalID      string        `json:"external_id"`
-	GivenName       string        `json:"given_name"`
-	FamilyName      string        `json:"family_name"`
-	Phone           string        `json:"phone"`
-	Email           string        `json:"email"`
-	Channels        []string      `json:"channels"`
-	Locale          string        `json:"locale"`
-	DateOfBirth     string        `json:"date_of_birth"`
-	Guardian        *hub.Guardian `json:"guardian"`
-	EncryptedEmail  bool          `json:"encrypted_email"`
-	SMSOptedOutAt   *time.Time    `json:"sms_opted_out_at"`
-	EmailOptedOutAt *time.Time    `json:"email_opted_out_at"`
-	CreatedAt       time.Time     `json:"created_at"`
-	UpdatedAt       time.Time     `json:"updated_at"`
+	ExternalID      string              `json:"external_id"`
+	GivenName       string              `json:"given_name"`
+	FamilyName      string              `json:"family_name"`
+	Phone           string              `json:"phone"`
+	Email           string              `json:"email"`
+	Channels        []string            `json:"channels"`
+	Locale          string              `json:"locale"`
+	DateOfBirth     string              `json:"date_of_birth"`
+	Guardian        *hub.Guardian       `json:"guardian"`
+	EncryptedEmail  bool                `json:"encrypted_email"`
+	OptOuts         map[string][]string `json:"opt_outs"`
+	SMSOptedOutAt   *time.Time          `json:"sms_opted_out_at"`
+	EmailOptedOutAt *time.Time          `json:"email_opted_out_at"`
+	CreatedAt       time.Time           `json:"created_at"`
+	UpdatedAt       time.Time           `json:"updated_at"`
 }
 
 func toPatientJSON(p *hub.Patient) patientJSON {
 	return patientJSON{ExternalID: p.ExternalID, GivenName: p.GivenName, FamilyName: p.FamilyName, Phone: p.Phone,
-		Email: p.Email, Channels: p.Channels, Locale: p.Locale, DateOfBirth: p.DateOfBirth, Guardian: p.Guardian, EncryptedEmail: p.EncryptedEmail,
+		Email: p.Email, Channels: p.Channels, Locale: p.Locale, DateOfBirth: p.DateOfBirth, Guardian: p.Guardian, EncryptedEmail: p.EncryptedEmail, OptOuts: optOuts(p.KindOptOuts),
 		SMSOptedOutAt: p.SMSOptOut, EmailOptedOutAt: p.EmailOptOut, CreatedAt: p.Created, UpdatedAt: p.Updated}
 }
 
@@ -111,4 +112,11 @@ func queryLimit(r *http.Request) (int, error) {
 		return 0, badQuery("limit", "a whole number from 1 to 500")
 	}
 	return n, nil
+}
+
+func optOuts(m map[string][]string) map[string][]string {
+	if m == nil {
+		return map[string][]string{}
+	}
+	return m
 }

@@ -2,18 +2,24 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/karerehub/karere/hub"
 )
 
 const patientCols = `id, practice_id, external_id, given_name, family_name, phone, email, channels,
-	locale, date_of_birth, guardian, encrypted_email, sms_opt_out, email_opt_out, created, updated`
+	locale, date_of_birth, guardian, encrypted_email, sms_opt_out, email_opt_out, created, updated, kind_opt_outs`
 
 func scanPatient(sc scanner, p *hub.Patient) error {
-	return sc.Scan(&p.ID, &p.PracticeID, &p.ExternalID, &p.GivenName, &p.FamilyName, &p.Phone, &p.Email,
+	err := sc.Scan(&p.ID, &p.PracticeID, &p.ExternalID, &p.GivenName, &p.FamilyName, &p.Phone, &p.Email,
 		stringsCol{&p.Channels}, &p.Locale, &p.DateOfBirth, jsonCol{&p.Guardian}, &p.EncryptedEmail,
-		timePtrCol{&p.SMSOptOut}, timePtrCol{&p.EmailOptOut}, timeCol{&p.Created}, timeCol{&p.Updated})
+		timePtrCol{&p.SMSOptOut}, timePtrCol{&p.EmailOptOut}, timeCol{&p.Created}, timeCol{&p.Updated},
+		jsonCol{&p.KindOptOuts})
+	if len(p.KindOptOuts) == 0 {
+		p.KindOptOuts = nil
+	}
+	return err
 }
 
 // PutPatient inserts or replaces a patient by (PracticeID, ExternalID),
@@ -30,6 +36,10 @@ func (s *Store) PutPatient(ctx context.Context, p *hub.Patient) (created bool, e
 	if err != nil {
 		return false, fmt.Errorf("store: %s: guardian: %w", op, err)
 	}
+	kindOptOuts, err := json.Marshal(orEmptyMap(p.KindOptOuts))
+	if err != nil {
+		return false, fmt.Errorf("store: %s: kind opt-outs: %w", op, err)
+	}
 	id := orNewID(p.ID, hub.PrefixPatient)
 	now := orNow(p.Updated)
 	createdAt := p.Created
@@ -41,24 +51,24 @@ func (s *Store) PutPatient(ctx context.Context, p *hub.Patient) (created bool, e
 	var gotID string
 	var gotCreated = createdAt
 	err = s.queryRow(ctx, `INSERT INTO patients (`+patientCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (practice_id, external_id) DO NOTHING
 		RETURNING id`,
 		id, p.PracticeID, p.ExternalID, p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels),
 		p.Locale, p.DateOfBirth, guardian, p.EncryptedEmail, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut),
-		s.d.time(createdAt), s.d.time(now)).Scan(&gotID)
+		s.d.time(createdAt), s.d.time(now), string(kindOptOuts)).Scan(&gotID)
 	switch {
 	case err == nil:
 		created = true
 	case isNoRows(err):
 		err = s.queryRow(ctx, `UPDATE patients SET given_name = ?, family_name = ?, phone = ?, email = ?,
 			channels = ?, locale = ?, date_of_birth = ?, guardian = ?, encrypted_email = ?, sms_opt_out = ?,
-			email_opt_out = ?, updated = ?
+			email_opt_out = ?, updated = ?, kind_opt_outs = ?
 			WHERE practice_id = ? AND external_id = ?
 			RETURNING id, created`,
 			p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels), p.Locale, p.DateOfBirth,
 			guardian, p.EncryptedEmail, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut), s.d.time(now),
-			p.PracticeID, p.ExternalID).Scan(&gotID, timeCol{&gotCreated})
+			string(kindOptOuts), p.PracticeID, p.ExternalID).Scan(&gotID, timeCol{&gotCreated})
 		if err != nil {
 			return false, s.d.wrap(op, err)
 		}
@@ -108,4 +118,11 @@ func (s *Store) FindPatientsByEmail(ctx context.Context, practiceID, email strin
 	}
 	return list(ctx, s, "find patients by email", scanPatient,
 		`SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND lower(email) = lower(?) ORDER BY id`, practiceID, email)
+}
+
+func orEmptyMap(m map[string][]string) map[string][]string {
+	if m == nil {
+		return map[string][]string{}
+	}
+	return m
 }

@@ -18,6 +18,7 @@ func TestPutPatient(t *testing.T) {
 			Locale: "en-NZ", DateOfBirth: "2015-06-01",
 			Guardian:       &hub.Guardian{Name: "Hine Walker", Phone: "+64219876543", Email: "hine@example.org"},
 			EncryptedEmail: true, SMSOptOut: usPtr(ts(-time.Hour)), Created: ts(0), Updated: ts(0),
+			KindOptOuts: map[string][]string{"prescription_ready": {"sms"}},
 		}
 		created, err := s.PutPatient(ctx, p)
 		if err != nil || !created {
