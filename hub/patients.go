@@ -322,22 +322,5 @@ func (s *Service) UnsubscribeDelivery(ctx context.Context, deliveryID string) (s
 	if addr == "" {
 		return pr.Name, nil // the address was removed since: nothing to stop
 	}
-	if err := s.SetOptOut(ctx, d.PracticeID, ChannelEmail, addr, true, s.Now()); err != nil {
-		return "", err
-	}
-	if addr != p.Email { // a guardian's address: stop it for this patient too
-		err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-			p, err := tx.GetPatientByID(ctx, d.PracticeID, d.PatientID)
-			if err != nil || p.EmailOptOut != nil {
-				return err
-			}
-			t := s.Now()
-			p.EmailOptOut, p.Updated = &t, t
-			if _, err := tx.PutPatient(ctx, p); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "patient"}, "email.opt_out", p.ID, d.ID)
-		})
-	}
-	return pr.Name, err
+	return pr.Name, s.SetOptOut(ctx, d.PracticeID, ChannelEmail, addr, true, s.Now())
 }

@@ -48,10 +48,11 @@ type Store interface {
 	PutPatient(ctx context.Context, p *Patient) (created bool, err error)
 	GetPatient(ctx context.Context, practiceID, externalID string) (*Patient, error)
 	GetPatientByID(ctx context.Context, practiceID, id string) (*Patient, error)
-	// FindPatientsByPhone lists a practice's patients with this E.164 number.
+	// FindPatientsByPhone lists a practice's patients with this E.164
+	// number, their own or their guardian's.
 	FindPatientsByPhone(ctx context.Context, practiceID, phone string) ([]Patient, error)
-	// FindPatientsByEmail lists a practice's patients with this address
-	// (case-insensitive).
+	// FindPatientsByEmail lists a practice's patients with this address,
+	// their own or their guardian's (case-insensitive).
 	FindPatientsByEmail(ctx context.Context, practiceID, email string) ([]Patient, error)
 
 	CreateNotice(ctx context.Context, n *Notice) error

@@ -416,3 +416,26 @@ func TestSMSReplyWithoutPatientKey(t *testing.T) {
 		t.Errorf("team reads %q (%v)", pt.Data, err)
 	}
 }
+
+// TestSMSGuardianStop: a guardian who receives a child's texts can stop
+// them from their own phone.
+func TestSMSGuardianStop(t *testing.T) {
+	f := setup(t)
+	const mere = "+64219876543"
+	f.h.MustDo(201, "PUT", "/v1/patients/p-child", map[string]any{"given_name": "Tama", "date_of_birth": "2017-05-01",
+		"channels": []string{"sms"}, "guardian": map[string]any{"name": "Mere", "phone": mere}})
+	path := "/v1/webhooks/twilio/sms?practice=" + f.h.Practice.ID
+	if st, _ := f.webhook(path, url.Values{"MessageSid": {"SM000000000000000000000000000000c1"}, "From": {mere}, "To": {fromNumber},
+		"Body": {"STOP"}, "AccountSid": {accountSID}}, ""); st != 200 {
+		t.Fatalf("STOP: %d", st)
+	}
+	var p map[string]any
+	f.h.MustDo(200, "GET", "/v1/patients/p-child", nil).JSON(t, &p)
+	if p["sms_opted_out_at"] == nil {
+		t.Errorf("guardian's STOP did not stop the child's texts: %v", p)
+	}
+	f.h.MustDo(200, "GET", "/v1/patients/p-1", nil).JSON(t, &p)
+	if p["sms_opted_out_at"] != nil {
+		t.Errorf("another patient was opted out: %v", p)
+	}
+}

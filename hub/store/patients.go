@@ -36,6 +36,10 @@ func (s *Store) PutPatient(ctx context.Context, p *hub.Patient) (created bool, e
 	if err != nil {
 		return false, fmt.Errorf("store: %s: guardian: %w", op, err)
 	}
+	var gPhone, gEmail string
+	if p.Guardian != nil {
+		gPhone, gEmail = p.Guardian.Phone, p.Guardian.Email
+	}
 	kindOptOuts, err := json.Marshal(orEmptyMap(p.KindOptOuts))
 	if err != nil {
 		return false, fmt.Errorf("store: %s: kind opt-outs: %w", op, err)
@@ -50,25 +54,25 @@ func (s *Store) PutPatient(ctx context.Context, p *hub.Patient) (created bool, e
 
 	var gotID string
 	var gotCreated = createdAt
-	err = s.queryRow(ctx, `INSERT INTO patients (`+patientCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	err = s.queryRow(ctx, `INSERT INTO patients (`+patientCols+`, guardian_phone, guardian_email)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (practice_id, external_id) DO NOTHING
 		RETURNING id`,
 		id, p.PracticeID, p.ExternalID, p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels),
 		p.Locale, p.DateOfBirth, guardian, p.EncryptedEmail, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut),
-		s.d.time(createdAt), s.d.time(now), string(kindOptOuts)).Scan(&gotID)
+		s.d.time(createdAt), s.d.time(now), string(kindOptOuts), gPhone, gEmail).Scan(&gotID)
 	switch {
 	case err == nil:
 		created = true
 	case isNoRows(err):
 		err = s.queryRow(ctx, `UPDATE patients SET given_name = ?, family_name = ?, phone = ?, email = ?,
 			channels = ?, locale = ?, date_of_birth = ?, guardian = ?, encrypted_email = ?, sms_opt_out = ?,
-			email_opt_out = ?, updated = ?, kind_opt_outs = ?
+			email_opt_out = ?, updated = ?, kind_opt_outs = ?, guardian_phone = ?, guardian_email = ?
 			WHERE practice_id = ? AND external_id = ?
 			RETURNING id, created`,
 			p.GivenName, p.FamilyName, p.Phone, p.Email, jsonStrings(p.Channels), p.Locale, p.DateOfBirth,
 			guardian, p.EncryptedEmail, s.d.timePtr(p.SMSOptOut), s.d.timePtr(p.EmailOptOut), s.d.time(now),
-			string(kindOptOuts), p.PracticeID, p.ExternalID).Scan(&gotID, timeCol{&gotCreated})
+			string(kindOptOuts), gPhone, gEmail, p.PracticeID, p.ExternalID).Scan(&gotID, timeCol{&gotCreated})
 		if err != nil {
 			return false, s.d.wrap(op, err)
 		}
@@ -101,23 +105,26 @@ func (s *Store) GetPatientByID(ctx context.Context, practiceID, id string) (*hub
 	return &p, nil
 }
 
-// FindPatientsByPhone lists a practice's patients with this E.164 number.
+// FindPatientsByPhone lists a practice's patients with this E.164 number,
+// their own or their guardian's.
 func (s *Store) FindPatientsByPhone(ctx context.Context, practiceID, phone string) ([]hub.Patient, error) {
 	if phone == "" {
 		return nil, nil
 	}
 	return list(ctx, s, "find patients by phone", scanPatient,
-		`SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND phone = ? ORDER BY id`, practiceID, phone)
+		`SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND (phone = ? OR guardian_phone = ?) ORDER BY id`,
+		practiceID, phone, phone)
 }
 
-// FindPatientsByEmail lists a practice's patients with this address
-// (case-insensitive).
+// FindPatientsByEmail lists a practice's patients with this address,
+// their own or their guardian's (case-insensitive).
 func (s *Store) FindPatientsByEmail(ctx context.Context, practiceID, email string) ([]hub.Patient, error) {
 	if email == "" {
 		return nil, nil
 	}
 	return list(ctx, s, "find patients by email", scanPatient,
-		`SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND lower(email) = lower(?) ORDER BY id`, practiceID, email)
+		`SELECT `+patientCols+` FROM patients WHERE practice_id = ? AND (lower(email) = lower(?) OR lower(guardian_email) = lower(?))
+		ORDER BY id`, practiceID, email, email)
 }
 
 func orEmptyMap(m map[string][]string) map[string][]string {
