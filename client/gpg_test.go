@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/client"
-	"github.com/karerehub/karere/internal/hubtest"
 )
 
 // TestGnuPGReadsClientMessage: a message the client sent, read back from
@@ -18,26 +17,7 @@ import (
 // the patient's private key.
 func TestGnuPGReadsClientMessage(t *testing.T) {
 	ctx := context.Background()
-	h, c := startHub(t, hubtest.SQLite)
-	staffID := addStaff(t, h, "mere@kowhai.example.nz", "Dr Mere Tane")
-	patient := newPerson(t, "Aroha Ngata", "aroha@example.nz")
-	mere := newPerson(t, "Dr Mere Tane", "mere@kowhai.example.nz")
-	if _, _, err := c.PutPatient(ctx, "p-1", client.PatientInput{GivenName: "Aroha", Channels: []string{"portal"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutPatientKey(ctx, "p-1", patient.pub); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutStaffKey(ctx, staffID, mere.pub); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.TeamInit(ctx, staffID, mere.entity); err != nil {
-		t.Fatal(err)
-	}
-	th, err := c.CreateThread(ctx, "p-1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, staffID, patient, mere, th := oneThread(t)
 	text := "Kia ora Aroha, your prescription is ready. Ngā mihi.\n"
 	if _, err := c.SendSecure(ctx, th.ID, client.AsStaff(staffID), []byte(text), mere.entity); err != nil {
 		t.Fatal(err)

@@ -155,3 +155,31 @@ func scanDatabase(t *testing.T, db *sql.DB, backend string, needles, mustSee []s
 }
 
 func asError(err error, target **client.Error) bool { return errors.As(err, target) }
+
+// oneThread starts a hub (SQLite) with a patient p-1 and a staff member,
+// both with keys, the team key granted to the staff member, and a thread.
+func oneThread(t *testing.T) (c *client.Client, staffID string, patient, staff *person, th *client.Thread) {
+	t.Helper()
+	ctx := context.Background()
+	h, c := startHub(t, hubtest.SQLite)
+	staffID = addStaff(t, h, "mere@kowhai.example.nz", "Dr Mere Tane")
+	patient = newPerson(t, "Aroha Ngata", "aroha@example.nz")
+	staff = newPerson(t, "Dr Mere Tane", "mere@kowhai.example.nz")
+	if _, _, err := c.PutPatient(ctx, "p-1", client.PatientInput{GivenName: "Aroha", Channels: []string{"portal"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutPatientKey(ctx, "p-1", patient.pub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutStaffKey(ctx, staffID, staff.pub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TeamInit(ctx, staffID, staff.entity); err != nil {
+		t.Fatal(err)
+	}
+	th, err := c.CreateThread(ctx, "p-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, staffID, patient, staff, th
+}
