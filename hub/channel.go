@@ -54,6 +54,16 @@ type Channel interface {
 	Send(ctx context.Context, m *Message) (Receipt, error)
 }
 
+// StoreChannel is the optional capability of a channel that only writes
+// to Karere's own database (portal, outbox): SendInTx runs in the
+// transaction that records the delivery sent, so the message is kept and
+// the delivery marked sent together, or neither (and the retry is clean).
+type StoreChannel interface {
+	Channel
+	// SendInTx keeps m using tx; it must not reach outside the database.
+	SendInTx(ctx context.Context, tx Store, m *Message) (Receipt, error)
+}
+
 // ChannelFunc adapts a function to Channel.
 type ChannelFunc func(ctx context.Context, m *Message) (Receipt, error)
 

@@ -37,7 +37,15 @@ func (s *Service) Deliver(ctx context.Context, id string, final bool) error {
 	msg, err := s.compose(ctx, d)
 	var rec Receipt
 	if err == nil {
-		rec, err = s.channelFor(d).Send(ctx, msg)
+		ch := s.channelFor(d)
+		if sc, ok := ch.(StoreChannel); ok {
+			// Keeping and recording in one transaction: both or neither.
+			if err = s.sendInTx(ctx, d, msg, sc); err == nil {
+				return nil
+			}
+		} else {
+			rec, err = ch.Send(ctx, msg)
+		}
 	}
 	switch {
 	case err == nil:
@@ -78,21 +86,38 @@ func errorText(reason string, err error) string {
 func (s *Service) markSent(ctx context.Context, d *Delivery, rec Receipt, members []Delivery) error {
 	ctx = context.WithoutCancel(ctx) // the send happened: record it even if the task is being cancelled
 	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		d.State = StateSent
-		d.ProviderID = rec.ProviderID
-		d.LastError = ""
-		d.Updated = s.Now()
-		if err := tx.UpdateDelivery(ctx, d); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "worker"}, "delivery.sent", d.PatientID, d.ID); err != nil {
-			return err
-		}
-		if err := s.settleDigest(ctx, tx, d, members); err != nil {
-			return err
-		}
-		return s.planEscalation(ctx, tx, d)
+		return s.recordSent(ctx, tx, d, rec, members)
 	})
+}
+
+// sendInTx sends through a channel that only writes to the database, in
+// the transaction that records the delivery sent.
+func (s *Service) sendInTx(ctx context.Context, d *Delivery, m *Message, sc StoreChannel) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		rec, err := sc.SendInTx(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		return s.recordSent(ctx, tx, d, rec, msgMembers(m))
+	})
+}
+
+// recordSent marks d sent (with its riders) and plans its escalation.
+func (s *Service) recordSent(ctx context.Context, tx Store, d *Delivery, rec Receipt, members []Delivery) error {
+	d.State = StateSent
+	d.ProviderID = rec.ProviderID
+	d.LastError = ""
+	d.Updated = s.Now()
+	if err := tx.UpdateDelivery(ctx, d); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, tx, Actor{PracticeID: d.PracticeID, ID: "worker"}, "delivery.sent", d.PatientID, d.ID); err != nil {
+		return err
+	}
+	if err := s.settleDigest(ctx, tx, d, members); err != nil {
+		return err
+	}
+	return s.planEscalation(ctx, tx, d)
 }
 
 // fail marks d with a failed state and plans the next channel, if any.

@@ -30,8 +30,19 @@ var _ hub.Channel = (*Channel)(nil)
 // announced there (ids and channel only: never the text or the address).
 func New(store Store, log *slog.Logger) *Channel { return &Channel{store: store, log: log} }
 
+var _ hub.StoreChannel = (*Channel)(nil)
+
+// SendInTx keeps m inside the hub's transaction.
+func (c *Channel) SendInTx(ctx context.Context, tx hub.Store, m *hub.Message) (hub.Receipt, error) {
+	return c.send(ctx, tx, m)
+}
+
 // Send keeps m.
 func (c *Channel) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
+	return c.send(ctx, c.store, m)
+}
+
+func (c *Channel) send(ctx context.Context, store Store, m *hub.Message) (hub.Receipt, error) {
 	it := &hub.OutboxItem{
 		ID:         hub.NewID(hub.PrefixOutbox),
 		PracticeID: m.Delivery.PracticeID,
@@ -42,7 +53,7 @@ func (c *Channel) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error)
 		Text:       m.Text,
 		Created:    time.Now().UTC(),
 	}
-	if err := c.store.PutOutboxItem(ctx, it); err != nil {
+	if err := store.PutOutboxItem(ctx, it); err != nil {
 		return hub.Receipt{}, err
 	}
 	if c.log != nil {

@@ -32,8 +32,19 @@ var _ hub.Channel = (*Channel)(nil)
 // New returns the portal channel; notify may be nil.
 func New(inbox Inbox, notify Notifier) *Channel { return &Channel{inbox: inbox, notify: notify} }
 
+var _ hub.StoreChannel = (*Channel)(nil)
+
+// SendInTx stores m in the patient's inbox inside the hub's transaction.
+func (c *Channel) SendInTx(ctx context.Context, tx hub.Store, m *hub.Message) (hub.Receipt, error) {
+	return c.send(ctx, tx, m)
+}
+
 // Send stores m in the patient's inbox.
 func (c *Channel) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
+	return c.send(ctx, c.inbox, m)
+}
+
+func (c *Channel) send(ctx context.Context, inbox Inbox, m *hub.Message) (hub.Receipt, error) {
 	it := &hub.InboxItem{
 		ID:         hub.NewID(hub.PrefixInbox),
 		PracticeID: m.Delivery.PracticeID,
@@ -44,7 +55,7 @@ func (c *Channel) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error)
 		ThreadID:   m.ThreadID,
 		Created:    time.Now().UTC(),
 	}
-	if err := c.inbox.PutInboxItem(ctx, it); err != nil {
+	if err := inbox.PutInboxItem(ctx, it); err != nil {
 		return hub.Receipt{}, err
 	}
 	if c.notify != nil {
