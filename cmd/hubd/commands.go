@@ -45,6 +45,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := app.NewLogger(&cfg, stderr)
+	if cfg.PublicURL == "" {
+		log.Warn("KARERE_PUBLIC_URL is not set: Twilio webhooks cannot be verified (they are refused), SMS go without status callbacks and emails without unsubscribe links")
+	}
 	a, err := app.New(ctx, &cfg, log, false)
 	if err != nil {
 		return err
