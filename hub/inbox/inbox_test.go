@@ -642,3 +642,19 @@ func TestOwnPrivateKeyOnly(t *testing.T) {
 	wantStatus(t, "a colleague's locked key", b.get("/v1/staff/"+other.ID+"/key/locked"), http.StatusForbidden)
 	wantStatus(t, "a patient's locked key", b.get("/v1/patients/p-1001/key/locked"), http.StatusForbidden)
 }
+
+// TestThreadShowsPatientKeyFingerprint: the thread page shows the
+// patient's key fingerprint in groups of four, to verify out of band.
+func TestThreadShowsPatientKeyFingerprint(t *testing.T) {
+	f := newFixture(t)
+	e := f.setupE2EE(f.c, f.staff.ID, "p-1001")
+	th := f.patientThread(f.c, e, "p-1001", e.patient, "Kia ora")
+	b := newBrowser(t, f.h.URL)
+	b.signIn(f.staff.Email, staffPassword)
+	page := b.get("/inbox/threads/" + th)
+	fp := e.patientPub.Fingerprint
+	want := fp[:4] + " " + fp[4:8]
+	if page.status != http.StatusOK || !strings.Contains(page.body, want) {
+		t.Errorf("thread page lacks the patient's fingerprint %s (status %d)", want, page.status)
+	}
+}

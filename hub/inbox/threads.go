@@ -190,6 +190,9 @@ type threadView struct {
 	Messages    []messageRow
 	LastID      string
 	Created     stamp
+	// KeyFingerprint is the patient's current key, grouped for reading
+	// aloud when staff verify it with the patient out of band.
+	KeyFingerprint string
 }
 
 func (h *Handler) thread(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -216,6 +219,9 @@ func (h *Handler) thread(w http.ResponseWriter, r *http.Request, rq *request) er
 		Open: t.Status == hub.ThreadOpen, AssignedTo: t.AssignedTo, Assigned: names[t.AssignedTo], Created: wn.stamp(t.Created)}
 	if p != nil {
 		v.PatientRef = p.ExternalID
+		if ks, err := h.svc.Keys(r.Context(), rq.actor, hub.KeyOwner{Kind: hub.OwnerPatient, Ref: p.ExternalID}); err == nil && ks[0].Superseded == nil {
+			v.KeyFingerprint = groupFingerprint(ks[0].Fingerprint)
+		}
 	}
 	for _, s := range staff {
 		v.Staff = append(v.Staff, staffOption{ID: s.ID, Name: s.Name, Selected: s.ID == t.AssignedTo})
@@ -267,4 +273,17 @@ func (h *Handler) setStatus(w http.ResponseWriter, r *http.Request, rq *request)
 	}
 	http.Redirect(w, r, "/inbox/threads/"+url.PathEscape(t.ID), http.StatusSeeOther)
 	return nil
+}
+
+// groupFingerprint writes a fingerprint in groups of four, as GnuPG shows
+// it, so that it can be read out over the phone.
+func groupFingerprint(fp string) string {
+	var b strings.Builder
+	for i := 0; i < len(fp); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(fp[i:min(i+4, len(fp))])
+	}
+	return b.String()
 }
