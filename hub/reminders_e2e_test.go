@@ -296,6 +296,17 @@ func TestReminderEndToEnd(t *testing.T) {
 	if n := len(tw.sent()); n != 1 {
 		t.Errorf("%d texts sent; want the one reminder", n)
 	}
+	// The practice sees what was sent to its PMS.
+	var evs struct {
+		Events []struct{ Type, State string }
+	}
+	hubtest.WaitFor(t, 10*time.Second, "both events recorded as sent", func() bool {
+		h.MustDo(200, "GET", "/v1/webhooks/events", nil).JSON(t, &evs)
+		return len(evs.Events) == 2 && evs.Events[0].State == "sent" && evs.Events[1].State == "sent"
+	})
+	if evs.Events[0].Type != "appointment.declined" || evs.Events[1].Type != "appointment.confirmed" {
+		t.Errorf("events, newest first: %+v", evs.Events)
+	}
 }
 
 // TestReminderScheduling asserts Asynq's scheduled set after an upsert, a

@@ -250,3 +250,9 @@ func (s *Service) postWebhook(ctx context.Context, set WebhookSettings, e *Webho
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, nil
 }
+
+// WebhookEvents lists the practice's outgoing webhook events, newest
+// first: what was sent to the PMS, and what is still retrying or failed.
+func (s *Service) WebhookEvents(ctx context.Context, a Actor, limit int) ([]WebhookEvent, error) {
+	return s.store.ListWebhookEvents(ctx, a.PracticeID, limit)
+}

@@ -23,6 +23,7 @@ func (s *Server) reminderRoutes() {
 	s.Authed("GET /v1/settings/email", s.getEmailSettings)
 	s.Authed("PUT /v1/settings/webhooks", s.putWebhookSettings)
 	s.Authed("GET /v1/settings/webhooks", s.getWebhookSettings)
+	s.Authed("GET /v1/webhooks/events", s.listWebhookEvents)
 }
 
 type reminderJSON struct {
