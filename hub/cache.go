@@ -65,7 +65,7 @@ func (s *Service) practice(ctx context.Context, id string) (*Practice, error) {
 	if p, ok := s.practices.get(id, now); ok {
 		return p, nil
 	}
-	p, err := s.store.GetPractice(ctx, id)
+	p, err := s.st(ctx).GetPractice(ctx, id)
 	if err != nil {
 		return nil, err
 	}

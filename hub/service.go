@@ -128,6 +128,16 @@ func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx Stor
 	return nil
 }
 
+// st is the store to read with: the transaction ctx carries, if any, so
+// that a read inside a transaction never waits for a second connection
+// (with SQLite's one writer, that wait could deadlock a busy pool).
+func (s *Service) st(ctx context.Context) Store {
+	if t, ok := ctx.Value(txKey{}).(*txState); ok {
+		return t.store
+	}
+	return s.store
+}
+
 // afterCommit runs f after the transaction in ctx commits (at once when
 // there is none).
 func afterCommit(ctx context.Context, f func(context.Context)) {
@@ -247,7 +257,7 @@ func (s *Service) Settings(ctx context.Context, practiceID, kind string, v any) 
 	key, now := practiceID+"/"+kind, time.Now()
 	sealed, ok := s.settings.get(key, now)
 	if !ok {
-		sealed, err = s.store.GetSetting(ctx, practiceID, kind)
+		sealed, err = s.st(ctx).GetSetting(ctx, practiceID, kind)
 		if errors.Is(err, ErrNoRows) {
 			sealed, err = nil, nil
 		}
@@ -271,7 +281,7 @@ func (s *Service) SMSSettings(ctx context.Context, practiceID string) (*SMSSetti
 		return nil, err
 	}
 	if v.HelpText == "" {
-		if p, err := s.store.GetPractice(ctx, practiceID); err == nil {
+		if p, err := s.st(ctx).GetPractice(ctx, practiceID); err == nil {
 			v.HelpText = p.Name + ": reply STOP to stop texts, START to restart."
 			if p.Phone != "" {
 				v.HelpText += " Questions? Call " + p.Phone + "."
