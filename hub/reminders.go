@@ -204,15 +204,16 @@ func (s *Service) FireReminder(ctx context.Context, appointmentID string, offset
 	return err
 }
 
-// answerConfirmation applies a Y/N reply from phone to the most recent
+// AnswerConfirmation applies a Y/N reply from phone to the most recent
 // reminder that asked one of the practice's patients with that number,
 // provided its appointment is still booked, at the reminder's version,
 // and in the future. Y confirms; N declines: the appointment is marked
 // declined and the PMS is told (appointment.declined), but Karere does
 // not cancel it: the practice decides, and cancels through the API if it
 // wants to. Each answer is audited; a webhook event goes out when the
-// answer changes the state (a repeated Y sends none).
-func (s *Service) answerConfirmation(ctx context.Context, practiceID, phone string, yes bool) (bool, error) {
+// answer changes the state (a repeated Y sends none). found is false when
+// no reminder is waiting (the text is then an ordinary reply).
+func (s *Service) AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool) (bool, error) {
 	found := false
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		ps, err := tx.FindPatientsByPhone(ctx, practiceID, phone)

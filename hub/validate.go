@@ -30,20 +30,6 @@ func NormalizePhone(field, s string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
-// IsMobile reports whether an E.164 number is a mobile number (one that
-// can receive SMS).
-func IsMobile(e164 string) bool {
-	n, err := phonenumbers.Parse(e164, DefaultRegion)
-	if err != nil {
-		return false
-	}
-	switch phonenumbers.GetNumberType(n) {
-	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
-		return true
-	}
-	return false
-}
-
 // NormalizeEmail checks a bare email address (no display name, no CR/LF)
 // and returns it trimmed.
 func NormalizeEmail(field, s string) (string, error) {
