@@ -56,7 +56,7 @@ func startHub(t testing.TB, backend string) (*hubtest.Hub, *client.Client) {
 
 func addStaff(t testing.TB, h *hubtest.Hub, email, name string) string {
 	t.Helper()
-	st, err := h.App.Service().AddStaff(context.Background(), h.Practice.ID, email, name, "a long enough password 123")
+	st, err := h.App.Core().Directory.AddStaff(context.Background(), h.Practice.ID, email, name, "a long enough password 123")
 	if err != nil {
 		t.Fatal(err)
 	}

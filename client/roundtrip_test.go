@@ -201,7 +201,7 @@ func testSecureRoundTrip(t *testing.T, backend string) {
 	}
 	// Mere reads everything with the new key and its history.
 	// An SMS reply is sealed on arrival; its plaintext is dropped.
-	if _, err := h.App.Service().ReceiveReply(ctx, hub.InboundText{PracticeID: h.Practice.ID, Via: "sms",
+	if _, err := h.App.Core().Messaging.ReceiveReply(ctx, hub.InboundText{PracticeID: h.Practice.ID, Via: "sms",
 		From: "+64211234567", ProviderID: "SM-1", ThreadID: th.ID, Text: m4}); err != nil {
 		t.Fatal(err)
 	}

@@ -27,15 +27,12 @@ type Message struct {
 	// Unsubscribable marks bulk-ish notices that carry one-click unsubscribe.
 	Unsubscribable bool
 
-	// members are the deliveries riding along in this one (a digest).
-	members []Delivery
-}
-
-func msgMembers(m *Message) []Delivery {
-	if m == nil {
-		return nil
-	}
-	return m.members
+	// SMS and Email are the practice's settings for the channel, read by
+	// the core when it composed the message (nil when the practice has
+	// none: the channel then uses its own defaults or reports itself not
+	// configured). A channel never calls back into the core mid-send.
+	SMS   *SMSSettings
+	Email *EmailSettings
 }
 
 // Receipt is a provider's acknowledgement of a send.
@@ -44,7 +41,7 @@ type Receipt struct {
 }
 
 // Channel reaches a patient one way. Implementations: channels/portal,
-// channels/outbox, channels/sms, channels/email.
+// channels/outbox, channels/sms, channels/email. hub/delivery consumes it.
 type Channel interface {
 	// Send hands m to the provider and returns its receipt. A temporary
 	// failure (timeout, 429, 5xx, SMTP 4xx) is returned as is and will be
@@ -60,8 +57,10 @@ type Channel interface {
 // the delivery marked sent together, or neither (and the retry is clean).
 type StoreChannel interface {
 	Channel
-	// SendInTx keeps m using tx; it must not reach outside the database.
-	SendInTx(ctx context.Context, tx Store, m *Message) (Receipt, error)
+	// SendInTx keeps m in the transaction ctx carries (see Transactor): it
+	// must use ctx for every store call and must not reach outside the
+	// database.
+	SendInTx(ctx context.Context, m *Message) (Receipt, error)
 }
 
 // ChannelFunc adapts a function to Channel.
@@ -101,4 +100,12 @@ func Permanentf(reason, format string, args ...any) error {
 func IsPermanent(err error) bool {
 	var pe *PermanentError
 	return errors.As(err, &pe)
+}
+
+// Configurer is the optional capability of a provider channel that can
+// tell, from a composed message (its SMS or Email settings), whether the
+// practice has set the provider up. hub/delivery keeps a message for a
+// channel that is not configured in the outbox instead.
+type Configurer interface {
+	Configured(m *Message) bool
 }

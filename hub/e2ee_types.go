@@ -1,9 +1,6 @@
 package hub
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Key owner kinds.
 const (
@@ -102,45 +99,4 @@ type ThreadFilter struct {
 	Unread     bool   // only threads with StaffUnread > 0
 	Limit      int
 	BeforeID   string // optional paging (by LastActivity order: see store)
-}
-
-// E2EEStore is the part of Store for keys, threads and messages.
-type E2EEStore interface {
-	// AddKey stores a key and marks every other current key of the same
-	// owner superseded (at k.Created). Re-adding a key with the same
-	// fingerprint makes it current again (and supersedes the others).
-	AddKey(ctx context.Context, k *Key) error
-	// CurrentKey is the owner's key not superseded; ErrNoRows when none.
-	CurrentKey(ctx context.Context, practiceID, ownerKind, ownerID string) (*Key, error)
-	// ListKeys lists all the owner's keys, current first, then newest.
-	ListKeys(ctx context.Context, practiceID, ownerKind, ownerID string) ([]Key, error)
-
-	// PutLockedKey inserts or replaces the owner's locked private key.
-	PutLockedKey(ctx context.Context, k *LockedKey) error
-	GetLockedKey(ctx context.Context, practiceID, ownerKind, ownerID string) (*LockedKey, error)
-
-	// PutTeamGrant inserts or replaces the grant for (practice, staff, team key).
-	PutTeamGrant(ctx context.Context, g *TeamGrant) error
-	GetTeamGrant(ctx context.Context, practiceID, staffID, teamKeyID string) (*TeamGrant, error)
-	ListTeamGrants(ctx context.Context, practiceID, teamKeyID string) ([]TeamGrant, error)
-	// DeleteTeamGrants removes all of a staff member's grants.
-	DeleteTeamGrants(ctx context.Context, practiceID, staffID string) (int64, error)
-
-	CreateThread(ctx context.Context, t *Thread) error
-	GetThread(ctx context.Context, practiceID, id string) (*Thread, error)
-	// UpdateThread writes Category, Status, AssignedTo, LastActivity,
-	// LastSender, StaffUnread, PatientUnread and LastNoticeAt.
-	UpdateThread(ctx context.Context, t *Thread) error
-	// ListThreads lists threads, most recent activity first.
-	ListThreads(ctx context.Context, f ThreadFilter) ([]Thread, error)
-	// LatestOpenThread is the patient's open thread with the most recent
-	// activity; ErrNoRows when none.
-	LatestOpenThread(ctx context.Context, practiceID, patientID string) (*Thread, error)
-
-	// AddMessage stores a message; ErrConflict when (PracticeID, Via,
-	// ProviderID) was stored before (ProviderID not empty).
-	AddMessage(ctx context.Context, m *SecureMessage) error
-	GetMessage(ctx context.Context, practiceID, id string) (*SecureMessage, error)
-	// ListMessages lists a thread's messages oldest first, after afterID.
-	ListMessages(ctx context.Context, practiceID, threadID, afterID string, limit int) ([]SecureMessage, error)
 }

@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// Kinds of templated notice (templates/defaults has each for every
-// channel).
-const (
-	KindAppointmentReminder  = "appointment_reminder"
-	KindAppointmentCancelled = "appointment_cancelled"
-	KindPrescriptionReady    = "prescription_ready"
+// Defaults for a practice that set no reminder settings (USERS.md: Priya
+// sets 48 h and 2 h, quiet hours 8 pm-8 am).
+var (
+	DefaultReminderOffsets = []time.Duration{48 * time.Hour, 2 * time.Hour}
+	DefaultQuietStart      = Clock(20 * 60)
+	DefaultQuietEnd        = Clock(8 * 60)
 )
 
 // Appointment statuses, as the practice management system sets them.

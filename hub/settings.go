@@ -33,4 +33,12 @@ const (
 	SettingSMS       = "sms"
 	SettingEmail     = "email"
 	SettingReminders = "reminders"
+	SettingWebhooks  = "webhooks"
 )
+
+// WebhookSettings say where the practice's PMS takes events. Secret signs
+// each event; it is write-only.
+type WebhookSettings struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret,omitempty"`
+}

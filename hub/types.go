@@ -252,3 +252,71 @@ type IdempotentResponse struct {
 	Status      int
 	Body        []byte
 }
+
+// Kinds of notice: what a delivery carries. KindNotice is a plain notice
+// with the practice's own text; the others are rendered from the
+// practice's template for the kind (templates/defaults has each for every
+// channel).
+const (
+	KindNotice               = "notice"
+	KindSecureMessageNotice  = "secure_message_notice"
+	KindAppointmentReminder  = "appointment_reminder"
+	KindAppointmentCancelled = "appointment_cancelled"
+	KindPrescriptionReady    = "prescription_ready"
+)
+
+// NoticeKinds are the kinds a patient may opt out of.
+var NoticeKinds = []string{KindNotice, KindAppointmentReminder, KindAppointmentCancelled,
+	KindPrescriptionReady, KindSecureMessageNotice}
+
+// DefaultLocale is used when a patient has none.
+const DefaultLocale = "en-NZ"
+
+// DefaultTimeZone is where most Karere practices are.
+const DefaultTimeZone = "Pacific/Auckland"
+
+// Address returns where a channel reaches the patient at time now: the
+// guardian's number or address when the guardian receives the patient's
+// notices; "" for the portal or when there is none.
+func (p *Patient) Address(channel string, now time.Time) string {
+	g := p.GuardianReceives(now)
+	switch channel {
+	case ChannelSMS:
+		if g {
+			return p.Guardian.Phone
+		}
+		return p.Phone
+	case ChannelEmail:
+		if g {
+			return p.Guardian.Email
+		}
+		return p.Email
+	}
+	return ""
+}
+
+// FirstReachable returns the first of chans that reaches the patient for
+// kind (an address, or the portal, and no opt-out), and the channels after
+// it; "" when none does.
+func (p *Patient) FirstReachable(kind string, chans []string, now time.Time) (string, []string) {
+	for i, c := range chans {
+		if p.OptedOutOf(kind, c) {
+			continue
+		}
+		if p.Address(c, now) != "" || c == ChannelPortal {
+			return c, append([]string(nil), chans[i+1:]...)
+		}
+	}
+	return "", nil
+}
+
+// OptedOutOfAll reports whether the patient opted out of kind on every
+// one of chans.
+func (p *Patient) OptedOutOfAll(kind string, chans []string) bool {
+	for _, c := range chans {
+		if !p.OptedOutOf(kind, c) {
+			return false
+		}
+	}
+	return true
+}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -12,6 +14,39 @@ import (
 // DefaultRegion is the region assumed for numbers written without a
 // country code: Karere serves New Zealand practices.
 const DefaultRegion = "NZ"
+
+// Phone is a parsed phone number.
+type Phone struct {
+	E164 string // the number in E.164, "+64211234567"
+	// Valid: the number exists in its country's numbering plan.
+	Valid bool
+	// Mobile: it can receive SMS (a mobile number, or a plan where fixed
+	// and mobile numbers share ranges).
+	Mobile bool
+}
+
+// ParsePhone parses a number written locally (New Zealand, DefaultRegion)
+// or internationally; ok is false when it is not a phone number at all.
+// It is the one phone parser of Karere: validation of API input, the SMS
+// channel's check of a recipient and its reading of a sender all use it.
+func ParsePhone(s string) (p Phone, ok bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 32 {
+		return Phone{}, false
+	}
+	n, err := phonenumbers.Parse(s, DefaultRegion)
+	if err != nil {
+		return Phone{}, false
+	}
+	p.E164 = phonenumbers.Format(n, phonenumbers.E164)
+	if p.Valid = phonenumbers.IsValidNumber(n); p.Valid {
+		switch phonenumbers.GetNumberType(n) {
+		case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
+			p.Mobile = true
+		}
+	}
+	return p, true
+}
 
 // NormalizePhone parses a phone number (local NZ form or international)
 // and returns it in E.164. field names the input in the error.
@@ -23,11 +58,11 @@ func NormalizePhone(field, s string) (string, error) {
 	if len(s) > 32 {
 		return "", Invalid(field, "invalid_phone", "%s: too long to be a phone number", field)
 	}
-	n, err := phonenumbers.Parse(s, DefaultRegion)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	p, ok := ParsePhone(s)
+	if !ok || !p.Valid {
 		return "", Invalid(field, "invalid_phone", "%s: not a valid phone number (use international form, +64 21 123 4567, or 021 123 4567)", field)
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	return p.E164, nil
 }
 
 // NormalizeEmail checks a bare email address (no display name, no CR/LF)
@@ -98,4 +133,15 @@ func CheckTimeZone(field, tz string) (*time.Location, error) {
 		return nil, Invalid(field, "invalid_timezone", "%s: unknown time zone %q (use an IANA name such as Pacific/Auckland)", field, tz)
 	}
 	return loc, nil
+}
+
+// CheckLine accepts one line of printable UTF-8 of at most max characters.
+func CheckLine(field, s string, max int) error {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return Invalid(field, "invalid_text", "%s: at most %d characters of UTF-8", field, max)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return Invalid(field, "invalid_text", "%s: one line, without control characters", field)
+	}
+	return nil
 }

@@ -49,25 +49,22 @@ type payload struct {
 	DeliveryID string `json:"delivery_id"`
 }
 
-// QueueFor picks the queue for a delivery.
+// QueueFor picks the queue for a delivery: a secure-message notice is
+// critical (a patient is waiting for an answer); the bulk queue waits for
+// bulk work.
 func QueueFor(d *hub.Delivery) string {
-	switch d.Kind {
-	case hub.KindSecureMessageNotice:
+	if d.Kind == hub.KindSecureMessageNotice {
 		return QueueCritical
-	case "bulk":
-		return QueueBulk
 	}
 	return QueueDefault
 }
 
-// Client enqueues deliveries. It implements hub.Enqueuer.
+// Client enqueues deliveries (hub/delivery's Enqueuer).
 type Client struct {
 	c        *asynq.Client
 	maxRetry int
 	timeout  time.Duration
 }
-
-var _ hub.Enqueuer = (*Client)(nil)
 
 // NewClient returns a Client on Redis.
 func NewClient(r asynq.RedisConnOpt, maxRetry int) *Client {
@@ -103,7 +100,7 @@ func (c *Client) Enqueue(ctx context.Context, d *hub.Delivery) error {
 	return nil
 }
 
-// Deliverer sends one delivery (hub.Service implements it).
+// Deliverer sends one delivery (hub/delivery implements it).
 type Deliverer interface {
 	// Deliver sends the delivery; final is true on the last attempt. A
 	// returned error means "retry later" (or, when final, "archive").
@@ -167,10 +164,10 @@ func Backoff(base, max time.Duration) asynq.RetryDelayFunc {
 	}
 }
 
-// Handler returns the mux that routes tasks to d: deliveries, and
-// reminders and webhook events when d is also a ReminderFirer or a
-// WebhookSender.
-func Handler(d Deliverer) *asynq.ServeMux {
+// Handler returns the mux that routes tasks: deliveries to d, reminders to
+// r and webhook events to w (r and w may be nil: no such tasks are
+// handled).
+func Handler(d Deliverer, r ReminderFirer, w WebhookSender) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeDeliver, func(ctx context.Context, t *asynq.Task) error {
 		var p payload
@@ -181,6 +178,6 @@ func Handler(d Deliverer) *asynq.ServeMux {
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
 		return d.Deliver(ctx, p.DeliveryID, retried >= maxRetry)
 	})
-	registerOptional(mux, d) // reminders and webhooks, when d runs them (reminders.go)
+	handleReminders(mux, r, w) // reminders.go
 	return mux
 }

@@ -126,7 +126,7 @@ func TestWorkerRetriesAndArchives(t *testing.T) {
 			return nil
 		}}
 	srv := queue.NewServer(opt, queue.ServerConfig{Concurrency: 4, BaseDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond})
-	if err := srv.Start(queue.Handler(dl)); err != nil {
+	if err := srv.Start(queue.Handler(dl, nil, nil)); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()

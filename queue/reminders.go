@@ -35,25 +35,24 @@ type webhookPayload struct {
 	EventID string `json:"event_id"`
 }
 
-// ReminderFirer runs reminder tasks (hub.Service implements it). Handler
-// registers TypeReminderFire when its Deliverer is one.
+// ReminderFirer runs reminder tasks (hub/reminders implements it).
 type ReminderFirer interface {
 	// FireReminder sends the reminder unless it is stale (a no-op); an
 	// error means "retry later".
 	FireReminder(ctx context.Context, appointmentID string, offset time.Duration, version int) error
 }
 
-// WebhookSender posts webhook events (hub.Service implements it). Handler
-// registers TypeWebhookSend when its Deliverer is one.
+// WebhookSender posts webhook events (hub/pmshooks implements it).
 type WebhookSender interface {
 	// SendWebhook posts the event; final is true on the last attempt. A
 	// hub.PermanentError means "never retry" (the task is archived).
 	SendWebhook(ctx context.Context, id string, final bool) error
 }
 
-// registerOptional adds the handlers of the optional capabilities d has.
-func registerOptional(mux *asynq.ServeMux, d Deliverer) {
-	if f, ok := d.(ReminderFirer); ok {
+// handleReminders adds the handlers of reminder and webhook tasks (of
+// those given: a nil one is left out).
+func handleReminders(mux *asynq.ServeMux, f ReminderFirer, w WebhookSender) {
+	if f != nil {
 		mux.HandleFunc(TypeReminderFire, func(ctx context.Context, t *asynq.Task) error {
 			var p reminderPayload
 			if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AppointmentID == "" {
@@ -66,7 +65,7 @@ func registerOptional(mux *asynq.ServeMux, d Deliverer) {
 			return f.FireReminder(ctx, p.AppointmentID, off, p.Version)
 		})
 	}
-	if w, ok := d.(WebhookSender); ok {
+	if w != nil {
 		mux.HandleFunc(TypeWebhookSend, func(ctx context.Context, t *asynq.Task) error {
 			var p webhookPayload
 			if err := json.Unmarshal(t.Payload(), &p); err != nil || p.EventID == "" {
@@ -83,15 +82,13 @@ func registerOptional(mux *asynq.ServeMux, d Deliverer) {
 	}
 }
 
-// Scheduler schedules reminders and queues webhook events on Asynq. It
-// implements hub.Scheduler.
+// Scheduler schedules reminders and queues webhook events on Asynq (the
+// Scheduler of hub/reminders and the Queue of hub/pmshooks).
 type Scheduler struct {
 	c        *asynq.Client
 	insp     *asynq.Inspector
 	maxRetry int
 }
-
-var _ hub.Scheduler = (*Scheduler)(nil)
 
 // NewScheduler returns a Scheduler on Redis.
 func NewScheduler(r asynq.RedisConnOpt, maxRetry int) *Scheduler {
@@ -145,10 +142,17 @@ func (s *Scheduler) enqueue(ctx context.Context, t *asynq.Task, id string, opts 
 }
 
 // ReminderLister pages through the work the ReminderSweeper re-queues
-// (hub.Store implements it).
+// (hub/store implements it).
 type ReminderLister interface {
 	ListScheduledReminders(ctx context.Context, from, to time.Time, afterID string, limit int) ([]hub.Reminder, error)
 	ListPendingWebhookEvents(ctx context.Context, updatedBefore time.Time, afterID string, limit int) ([]hub.WebhookEvent, error)
+}
+
+// ReminderRequeuer queues reminders and webhook events again (Scheduler
+// implements it).
+type ReminderRequeuer interface {
+	ScheduleReminder(ctx context.Context, r *hub.Reminder) error
+	EnqueueWebhook(ctx context.Context, e *hub.WebhookEvent) error
 }
 
 // Defaults for the ReminderSweeper.
@@ -170,7 +174,7 @@ const (
 // left as it is.
 type ReminderSweeper struct {
 	Store     ReminderLister
-	Scheduler hub.Scheduler
+	Scheduler ReminderRequeuer
 	Interval  time.Duration // default DefaultSweepInterval
 	Horizon   time.Duration // default DefaultReminderHorizon
 	Lookback  time.Duration // default DefaultReminderLookback

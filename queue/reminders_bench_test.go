@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/reminders"
 	"github.com/karerehub/karere/internal/testenv"
 	"github.com/karerehub/karere/queue"
 )
@@ -34,7 +35,7 @@ func BenchmarkScheduleReminders(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	policy := hub.ReminderPolicy{Offsets: hub.DefaultReminderOffsets, QuietStart: hub.DefaultQuietStart,
+	policy := reminders.ReminderPolicy{Offsets: hub.DefaultReminderOffsets, QuietStart: hub.DefaultQuietStart,
 		QuietEnd: hub.DefaultQuietEnd, Location: nz}
 	opt := asynq.RedisClientOpt{Addr: testenv.RedisAddr(), DB: testenv.RedisDBReminders}
 	ctx := context.Background()
@@ -62,7 +63,7 @@ func BenchmarkScheduleReminders(b *testing.B) {
 				defer wg.Done()
 				for i := w; i < appointments; i += workers {
 					apt := "apt_bench" + strconv.Itoa(i)
-					for _, p := range hub.PlanReminders(starts[i], now, policy) {
+					for _, p := range reminders.PlanReminders(starts[i], now, policy) {
 						r := &hub.Reminder{ID: hub.ReminderID(apt, p.Offset, 1), AppointmentID: apt, Offset: p.Offset,
 							Version: 1, FireAt: p.FireAt}
 						if err := sched.ScheduleReminder(ctx, r); err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
-// PendingLister pages through pending deliveries (hub.Store implements it).
+// PendingLister pages through pending deliveries (hub/store implements it).
 type PendingLister interface {
 	ListPendingDeliveries(ctx context.Context, updatedBefore time.Time, afterID string, limit int) ([]hub.Delivery, error)
 }
@@ -19,10 +19,15 @@ type PendingLister interface {
 // always safe; Grace keeps it away from deliveries being enqueued now.
 type Sweeper struct {
 	Store    PendingLister
-	Queue    hub.Enqueuer
+	Queue    Enqueuer
 	Interval time.Duration // default 30 s
 	Grace    time.Duration // default 10 s
 	Log      *slog.Logger
+}
+
+// Enqueuer queues a delivery (Client implements it).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, d *hub.Delivery) error
 }
 
 // Defaults for the sweeper.

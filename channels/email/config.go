@@ -1,7 +1,6 @@
 package email
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -9,16 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/karerehub/karere/hub"
 )
-
-// Settings gives a practice's email settings. hub.Service implements it. A
-// practice without email settings is (nil, nil) or an error that is
-// hub.ErrNoRows or a hub 404: the Sender then uses the defaults in Config.
-type Settings interface {
-	EmailSettings(ctx context.Context, practiceID string) (*hub.EmailSettings, error)
-}
 
 // TLS modes of a relay connection.
 const (
@@ -83,10 +73,6 @@ type Config struct {
 	// TLSConfig is the base TLS configuration for relays (tests set
 	// RootCAs); ServerName is set per relay. Nil: system roots.
 	TLSConfig *tls.Config
-
-	// Settings gives per-practice settings; nil: every practice uses the
-	// defaults.
-	Settings Settings
 
 	// Now is the clock for Date headers; nil: time.Now.
 	Now func() time.Time

@@ -3,22 +3,16 @@ package email
 import (
 	"bytes"
 	"crypto"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"sync"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/karerehub/karere/hub/settings"
 )
 
 // ReasonDKIMKey is the permanent reason for a practice DKIM key that cannot
 // be used: sending unsigned instead would fail the domain's DMARC policy.
 const ReasonDKIMKey = "dkim_key_invalid"
-
-var errDKIMKey = errors.New("email: DKIM key is not an RSA (at least 1024 bits, RFC 8301) or Ed25519 private key in PEM (PKCS#1 or PKCS#8)")
 
 // keyCache keeps parsed DKIM keys by the SHA-256 of their PEM, so a key is
 // parsed once per process, not per message.
@@ -34,7 +28,7 @@ func (c *keyCache) get(pemText string) (crypto.Signer, error) {
 	if k, ok := c.keys[sum]; ok {
 		return k, nil
 	}
-	k, err := parseDKIMKey([]byte(pemText))
+	k, err := settings.ParseDKIMKey(pemText)
 	if err != nil {
 		return nil, err
 	}
@@ -46,38 +40,6 @@ func (c *keyCache) get(pemText string) (crypto.Signer, error) {
 	}
 	c.keys[sum] = k
 	return k, nil
-}
-
-// parseDKIMKey reads an RSA or Ed25519 private key from PEM: PKCS#1
-// ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY").
-func parseDKIMKey(pemBytes []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(bytes.TrimSpace(pemBytes))
-	if block == nil {
-		return nil, errDKIMKey
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	default:
-		return nil, errDKIMKey
-	}
-	if err != nil {
-		return nil, errDKIMKey
-	}
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		if k.N.BitLen() < 1024 { // RFC 8301: verifiers must refuse smaller keys
-			return nil, errDKIMKey
-		}
-		return k, nil
-	case ed25519.PrivateKey:
-		return k, nil
-	}
-	return nil, errDKIMKey
 }
 
 // signDKIM returns msg with a DKIM-Signature (relaxed/relaxed, SHA-256)

@@ -376,7 +376,7 @@ func TestEmailPGPMIME(t *testing.T) {
 	keys := f.h.RegisterKeys("p-1")
 	f.h.MustDo(200, "PUT", "/v1/patients/p-1", map[string]any{"given_name": "Hemi", "email": "hemi@example.nz",
 		"channels": []string{"email"}, "encrypted_email": true})
-	st, err := f.h.App.Service().AddStaff(context.Background(), f.h.Practice.ID, "nurse@kowhai.example", "Nurse Mere", "correct horse battery")
+	st, err := f.h.App.Core().Directory.AddStaff(context.Background(), f.h.Practice.ID, "nurse@kowhai.example", "Nurse Mere", "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,12 @@ import (
 )
 
 // A Sender for a hub whose practices mostly use one relay, and the inbound
-// Server for their replies. svc stands for the hub.Service, which
-// implements both email.Settings and email.Hub.
+// Server for their replies. svc stands for what internal/app assembles from
+// the core's services (email.Hub). Each message the Sender gets carries its
+// practice's email settings (hub.Message.Email); where they set nothing,
+// the Config's defaults apply.
 func Example() {
-	var svc interface {
-		email.Settings
-		email.Hub
-	}
+	var svc email.Hub
 	secret := []byte("at least 32 random bytes, derived from KARERE_SECRET_KEY")
 
 	cfg := email.Config{
@@ -26,7 +25,6 @@ func Example() {
 		HELOName:     "hub.karere.example.nz",
 		PublicURL:    "https://hub.karere.example.nz",
 		ReplySecret:  secret,
-		Settings:     svc,
 	}
 	if err := cfg.Validate(); err != nil {
 		log.Fatal(err)

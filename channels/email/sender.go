@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,7 +36,10 @@ type Sender struct {
 	closed bool
 }
 
-var _ hub.Channel = (*Sender)(nil)
+var (
+	_ hub.Channel    = (*Sender)(nil)
+	_ hub.Configurer = (*Sender)(nil)
+)
 
 // New returns a Sender. cfg should have passed Validate; unset durations
 // and sizes take the Default values.
@@ -45,7 +47,8 @@ func New(cfg Config) *Sender {
 	return &Sender{cfg: cfg.withDefaults(), pools: make(map[poolKey]*pool)}
 }
 
-// Send renders m, signs it and submits it to the practice's relay. The
+// Send renders m, signs it and submits it to the practice's relay (m.Email,
+// or the defaults of Config where it sets none). The
 // receipt's ProviderID is the Message-ID (without angle brackets), which is
 // the same for every attempt of a delivery. Errors: SMTP 4xx, network and
 // TLS failures are returned as they are (retry later); 5xx answers and
@@ -54,11 +57,7 @@ func (s *Sender) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) 
 	if m == nil || m.Delivery == nil {
 		return hub.Receipt{}, hub.Permanentf(ReasonInvalidMessage, "email: message without delivery")
 	}
-	practiceID := m.Delivery.PracticeID
-	if m.Practice != nil && m.Practice.ID != "" {
-		practiceID = m.Practice.ID
-	}
-	prof, err := s.profile(ctx, practiceID)
+	prof, err := s.profile(m.Email)
 	if err != nil {
 		return hub.Receipt{}, err
 	}
@@ -96,23 +95,18 @@ type profile struct {
 	dkimDomain, dkimSelector, dkimKey string
 }
 
-func notConfigured(err error) bool {
-	var he *hub.Error
-	return errors.Is(err, hub.ErrNoRows) || errors.As(err, &he) && he.Status == http.StatusNotFound
+// Configured reports whether m can be sent: the practice's settings (or
+// the defaults of Config) give a From address and a relay.
+func (s *Sender) Configured(m *hub.Message) bool {
+	es := m.Email
+	if es == nil {
+		es = &hub.EmailSettings{}
+	}
+	return (es.From != "" || s.cfg.DefaultFrom != "") && (es.RelayHost != "" || s.cfg.DefaultRelay != "")
 }
 
-func (s *Sender) profile(ctx context.Context, practiceID string) (*profile, error) {
-	var es *hub.EmailSettings
-	if s.cfg.Settings != nil {
-		var err error
-		es, err = s.cfg.Settings.EmailSettings(ctx, practiceID)
-		if err != nil && !notConfigured(err) {
-			return nil, fmt.Errorf("email: loading settings: %w", err)
-		}
-		if err != nil {
-			es = nil
-		}
-	}
+// profile is the practice's settings es (nil: none) over the defaults.
+func (s *Sender) profile(es *hub.EmailSettings) (*profile, error) {
 	if es == nil {
 		es = &hub.EmailSettings{}
 	}

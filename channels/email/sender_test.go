@@ -33,6 +33,30 @@ func (f settingsFunc) EmailSettings(ctx context.Context, id string) (*hub.EmailS
 	return f(ctx, id)
 }
 
+// Settings stands for the practice settings hub/delivery reads and puts
+// in each message.
+type Settings interface {
+	EmailSettings(ctx context.Context, practiceID string) (*hub.EmailSettings, error)
+}
+
+// settingsSender sends as hub/delivery does: the practice's settings
+// travel in each message.
+type settingsSender struct {
+	*Sender
+	set Settings
+}
+
+func withSettings(s *Sender, set Settings) *settingsSender { return &settingsSender{s, set} }
+
+func (s *settingsSender) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
+	es, err := s.set.EmailSettings(ctx, m.Delivery.PracticeID)
+	if err != nil && !errors.Is(err, hub.ErrNoRows) {
+		return hub.Receipt{}, err
+	}
+	m.Email = es
+	return s.Sender.Send(ctx, m)
+}
+
 func fixedSettings(es *hub.EmailSettings) Settings {
 	return settingsFunc(func(context.Context, string) (*hub.EmailSettings, error) {
 		if es == nil {
@@ -57,7 +81,7 @@ func testMessage() *hub.Message {
 }
 
 // newTestSender sends everything to relay with plain SMTP.
-func newTestSender(t *testing.T, relay *testRelay, es *hub.EmailSettings) *Sender {
+func newTestSender(t *testing.T, relay *testRelay, es *hub.EmailSettings) *settingsSender {
 	t.Helper()
 	if es == nil {
 		es = &hub.EmailSettings{From: "kowhai@kowhai.example.nz", ReplyDomain: "reply.karere.example.nz"}
@@ -68,26 +92,25 @@ func newTestSender(t *testing.T, relay *testRelay, es *hub.EmailSettings) *Sende
 		HELOName:       "hub.karere.example.nz",
 		ReplySecret:    testSecret,
 		PublicURL:      "https://hub.karere.example.nz/",
-		Settings:       fixedSettings(es),
 		CommandTimeout: 5 * time.Second,
 		DialTimeout:    2 * time.Second,
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := New(cfg)
+	s := withSettings(New(cfg), fixedSettings(es))
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-func send(t *testing.T, s *Sender, m *hub.Message) (hub.Receipt, error) {
+func send(t *testing.T, s hub.Channel, m *hub.Message) (hub.Receipt, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return s.Send(ctx, m)
 }
 
-func mustSend(t *testing.T, s *Sender, m *hub.Message) hub.Receipt {
+func mustSend(t *testing.T, s hub.Channel, m *hub.Message) hub.Receipt {
 	t.Helper()
 	rc, err := send(t, s, m)
 	if err != nil {
@@ -297,14 +320,13 @@ func TestSendStartTLSAuthPlain(t *testing.T) {
 	serverTLS, clientTLS := selfSigned(t)
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	relay.setAuth("kowhai", "s3cret pass")
-	s := New(Config{
+	s := withSettings(New(Config{
 		ReplySecret: testSecret,
 		TLSConfig:   clientTLS,
-		Settings: fixedSettings(&hub.EmailSettings{
-			From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
-			TLS: TLSStartTLS, Username: "kowhai", Password: "s3cret pass",
-		}),
-	})
+	}), fixedSettings(&hub.EmailSettings{
+		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
+		TLS: TLSStartTLS, Username: "kowhai", Password: "s3cret pass",
+	}))
 	defer s.Close()
 	mustSend(t, s, testMessage())
 	mustSend(t, s, testMessage())
@@ -320,12 +342,11 @@ func TestSendStartTLSAuthPlain(t *testing.T) {
 func TestSendStartTLSUntrustedCertIsTemporary(t *testing.T) {
 	serverTLS, _ := selfSigned(t)
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
-	s := New(Config{
+	s := withSettings(New(Config{
 		ReplySecret: testSecret,
-		Settings: fixedSettings(&hub.EmailSettings{
-			From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr), TLS: TLSStartTLS,
-		}),
-	})
+	}), fixedSettings(&hub.EmailSettings{
+		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr), TLS: TLSStartTLS,
+	}))
 	defer s.Close()
 	_, err := send(t, s, testMessage())
 	if err == nil || hub.IsPermanent(err) {
@@ -339,13 +360,12 @@ func TestSendStartTLSUntrustedCertIsTemporary(t *testing.T) {
 func TestSendImplicitTLSHandshakeFailureIsTemporary(t *testing.T) {
 	relay := startRelay(t, "127.0.0.1:0", nil)
 	relay.setAuth("kowhai", "pw")
-	s := New(Config{
+	s := withSettings(New(Config{
 		ReplySecret: testSecret,
-		Settings: fixedSettings(&hub.EmailSettings{
-			From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
-			TLS: TLSImplicit, Username: "kowhai", Password: "pw",
-		}),
-	})
+	}), fixedSettings(&hub.EmailSettings{
+		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
+		TLS: TLSImplicit, Username: "kowhai", Password: "pw",
+	}))
 	defer s.Close()
 	// Implicit TLS to a plain server fails the handshake: temporary, and the
 	// password never crosses.
@@ -359,13 +379,12 @@ func TestSendAuthFailedIsPermanent(t *testing.T) {
 	serverTLS, clientTLS := selfSigned(t)
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	relay.setAuth("kowhai", "right")
-	s := New(Config{
+	s := withSettings(New(Config{
 		ReplySecret: testSecret, TLSConfig: clientTLS,
-		Settings: fixedSettings(&hub.EmailSettings{
-			From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
-			TLS: TLSStartTLS, Username: "kowhai", Password: "wrong",
-		}),
-	})
+	}), fixedSettings(&hub.EmailSettings{
+		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
+		TLS: TLSStartTLS, Username: "kowhai", Password: "wrong",
+	}))
 	defer s.Close()
 	_, err := send(t, s, testMessage())
 	assertReason(t, err, ReasonAuthFailed)
@@ -464,21 +483,21 @@ func TestSendPermanentFailures(t *testing.T) {
 }
 
 func TestSendNotConfigured(t *testing.T) {
-	s := New(Config{ReplySecret: testSecret, Settings: fixedSettings(nil)})
+	s := withSettings(New(Config{ReplySecret: testSecret}), fixedSettings(nil))
 	defer s.Close()
 	_, err := send(t, s, testMessage())
 	assertReason(t, err, ReasonNotConfigured)
 
-	s2 := New(Config{ReplySecret: testSecret, Settings: settingsFunc(func(context.Context, string) (*hub.EmailSettings, error) {
+	s2 := withSettings(New(Config{ReplySecret: testSecret}), settingsFunc(func(context.Context, string) (*hub.EmailSettings, error) {
 		return nil, hub.ErrNoRows
-	})})
+	}))
 	defer s2.Close()
 	_, err = send(t, s2, testMessage())
 	assertReason(t, err, ReasonNotConfigured)
 
-	s3 := New(Config{DefaultRelay: "127.0.0.1:1", ReplySecret: testSecret, Settings: settingsFunc(func(context.Context, string) (*hub.EmailSettings, error) {
+	s3 := withSettings(New(Config{DefaultRelay: "127.0.0.1:1", ReplySecret: testSecret}), settingsFunc(func(context.Context, string) (*hub.EmailSettings, error) {
 		return nil, errors.New("database is down")
-	})})
+	}))
 	defer s3.Close()
 	if _, err = send(t, s3, testMessage()); err == nil || hub.IsPermanent(err) {
 		t.Errorf("settings outage: err = %v, want temporary", err)

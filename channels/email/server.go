@@ -10,7 +10,6 @@ import (
 	"log"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -18,12 +17,9 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
-// Hub is what the inbound Server needs from the hub; hub.Service
-// implements it.
+// Hub is what the inbound Server needs from the hub (internal/app
+// assembles it from the core's services).
 type Hub interface {
-	// EmailSettings gives a practice's email settings (unused by the Server
-	// for now: reply domains come from ServerConfig.Domains).
-	EmailSettings(ctx context.Context, practiceID string) (*hub.EmailSettings, error)
 	// ReceiveReply stores a patient's reply (encrypting plaintext on
 	// arrival); duplicate ProviderIDs are processed once. in.PracticeID is
 	// empty: the hub finds the practice from ThreadID or DeliveryID.
@@ -334,9 +330,9 @@ func (s *Server) bounce(ctx context.Context, deliveryID string, raw []byte) erro
 // so the sending server retries.
 func (s *Server) hubError(err error, what string, t target) error {
 	var he *hub.Error
-	if errors.As(err, &he) && he.Status >= 400 && he.Status < 500 && he.Status != http.StatusTooManyRequests {
+	if errors.As(err, &he) && he.Kind != hub.KindInternal && he.Kind != hub.KindUnavailable && he.Kind != hub.KindRateLimited {
 		s.log.Info("hub refused inbound "+what, "kind", string(t.kind), "id", t.id, "code", he.Code)
-		if he.Status == http.StatusNotFound {
+		if he.Kind == hub.KindNotFound {
 			return errForgedToken
 		}
 		return errReplyRefused

@@ -16,14 +16,9 @@ import (
 )
 
 // tripwire fails the test if the Server reaches the hub. The end-to-end
-// inbound tests, through the real hub.Service, live with the Service; these
+// inbound tests, through the real hub, live in e2e_test.go; these
 // cover what the Server decides alone.
 type tripwire struct{ t *testing.T }
-
-func (h tripwire) EmailSettings(context.Context, string) (*hub.EmailSettings, error) {
-	h.t.Error("hub called")
-	return nil, errors.New("unexpected")
-}
 
 func (h tripwire) ReceiveReply(context.Context, hub.InboundText) (hub.ReplyResult, error) {
 	h.t.Error("hub called")

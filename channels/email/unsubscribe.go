@@ -42,7 +42,7 @@ func UnsubscribeHandler(secret []byte, u Unsubscriber, log *slog.Logger) http.Ha
 		practice, err := u.UnsubscribeDelivery(r.Context(), id)
 		if err != nil {
 			var he *hub.Error
-			if errors.As(err, &he) && he.Status == http.StatusNotFound {
+			if errors.As(err, &he) && he.Kind == hub.KindNotFound {
 				unsubPage(w, http.StatusNotFound, "This unsubscribe link is not valid.", "", false)
 				return
 			}

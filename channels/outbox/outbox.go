@@ -12,7 +12,7 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
-// Store keeps outbox items (hub.Store satisfies it).
+// Store keeps outbox items (hub/store implements it).
 type Store interface {
 	// PutOutboxItem stores it; a second item for the same delivery is ignored.
 	PutOutboxItem(ctx context.Context, it *hub.OutboxItem) error
@@ -32,17 +32,14 @@ func New(store Store, log *slog.Logger) *Channel { return &Channel{store: store,
 
 var _ hub.StoreChannel = (*Channel)(nil)
 
-// SendInTx keeps m inside the hub's transaction.
-func (c *Channel) SendInTx(ctx context.Context, tx hub.Store, m *hub.Message) (hub.Receipt, error) {
-	return c.send(ctx, tx, m)
+// SendInTx keeps m inside the transaction ctx carries (the one that
+// records the delivery sent).
+func (c *Channel) SendInTx(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
+	return c.Send(ctx, m)
 }
 
 // Send keeps m.
 func (c *Channel) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
-	return c.send(ctx, c.store, m)
-}
-
-func (c *Channel) send(ctx context.Context, store Store, m *hub.Message) (hub.Receipt, error) {
 	it := &hub.OutboxItem{
 		ID:         hub.NewID(hub.PrefixOutbox),
 		PracticeID: m.Delivery.PracticeID,
@@ -53,7 +50,7 @@ func (c *Channel) send(ctx context.Context, store Store, m *hub.Message) (hub.Re
 		Text:       m.Text,
 		Created:    time.Now().UTC(),
 	}
-	if err := store.PutOutboxItem(ctx, it); err != nil {
+	if err := c.store.PutOutboxItem(ctx, it); err != nil {
 		return hub.Receipt{}, err
 	}
 	if c.log != nil {

@@ -10,41 +10,33 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
-// Inbox is where portal items are kept (hub.Store satisfies it).
+// Inbox is where portal items are kept (hub/store implements it).
 type Inbox interface {
 	// PutInboxItem stores it; a second item for the same delivery is ignored.
 	PutInboxItem(ctx context.Context, it *hub.InboxItem) error
 }
 
-// Notifier is told of new items, to push them to open inbox pages. Optional.
-type Notifier interface {
-	InboxItemAdded(practiceID, patientID, itemID string)
-}
-
 // Channel is the portal channel.
 type Channel struct {
-	inbox  Inbox
-	notify Notifier
+	inbox Inbox
 }
 
-var _ hub.Channel = (*Channel)(nil)
+var (
+	_ hub.Channel      = (*Channel)(nil)
+	_ hub.StoreChannel = (*Channel)(nil)
+)
 
-// New returns the portal channel; notify may be nil.
-func New(inbox Inbox, notify Notifier) *Channel { return &Channel{inbox: inbox, notify: notify} }
+// New returns the portal channel.
+func New(inbox Inbox) *Channel { return &Channel{inbox: inbox} }
 
-var _ hub.StoreChannel = (*Channel)(nil)
-
-// SendInTx stores m in the patient's inbox inside the hub's transaction.
-func (c *Channel) SendInTx(ctx context.Context, tx hub.Store, m *hub.Message) (hub.Receipt, error) {
-	return c.send(ctx, tx, m)
+// SendInTx stores m in the patient's inbox inside the transaction ctx
+// carries (the one that records the delivery sent).
+func (c *Channel) SendInTx(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
+	return c.Send(ctx, m)
 }
 
 // Send stores m in the patient's inbox.
 func (c *Channel) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
-	return c.send(ctx, c.inbox, m)
-}
-
-func (c *Channel) send(ctx context.Context, inbox Inbox, m *hub.Message) (hub.Receipt, error) {
 	it := &hub.InboxItem{
 		ID:         hub.NewID(hub.PrefixInbox),
 		PracticeID: m.Delivery.PracticeID,
@@ -55,11 +47,8 @@ func (c *Channel) send(ctx context.Context, inbox Inbox, m *hub.Message) (hub.Re
 		ThreadID:   m.ThreadID,
 		Created:    time.Now().UTC(),
 	}
-	if err := inbox.PutInboxItem(ctx, it); err != nil {
+	if err := c.inbox.PutInboxItem(ctx, it); err != nil {
 		return hub.Receipt{}, err
-	}
-	if c.notify != nil {
-		c.notify.InboxItemAdded(it.PracticeID, it.PatientID, it.ID)
 	}
 	return hub.Receipt{ProviderID: "portal:" + m.Delivery.ID}, nil
 }

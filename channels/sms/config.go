@@ -35,8 +35,8 @@ const (
 	InboundPath = "/v1/webhooks/twilio/sms"
 )
 
-// Settings looks up a practice's Twilio settings. hub.Service implements
-// it.
+// Settings looks up a practice's Twilio settings, to check the signature
+// of a webhook (the core implements it).
 type Settings interface {
 	// SMSSettings returns the practice's settings. A practice without SMS
 	// settings returns (nil, nil) or an error wrapping hub.ErrNoRows; any
@@ -64,16 +64,11 @@ type Config struct {
 	// HTTPClient makes the API calls. Nil means a client with
 	// DefaultTimeout; never http.DefaultClient, which has no timeout.
 	HTTPClient *http.Client
-	// Settings gives each practice's account, sender and limits.
-	Settings Settings
 }
 
 // Validate reports the first setting that is missing or malformed, naming
 // the environment variable to fix.
 func (c Config) Validate() error {
-	if c.Settings == nil {
-		return errors.New("sms: Config.Settings is nil")
-	}
 	if c.BaseURL != "" {
 		if _, err := parseBaseURL(c.BaseURL); err != nil {
 			return fmt.Errorf("sms: KARERE_TWILIO_BASE_URL: %w", err)

@@ -83,7 +83,7 @@ func setup(t *testing.T) *fixture {
 		c.PublicURL = "https://karere.example.nz"
 	}})
 	a := hub.Actor{PracticeID: f.h.Practice.ID, ID: "test"}
-	if err := f.h.App.Service().PutSettings(context.Background(), a, hub.SettingSMS, hub.SMSSettings{
+	if err := f.h.App.Core().Settings.Put(context.Background(), a, hub.SettingSMS, hub.SMSSettings{
 		AccountSID: accountSID, AuthToken: authToken, From: fromNumber}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/karerehub/karere/channels/sms"
 )
 
-// service stands for *hub.Service, which implements sms.Hub (and so
-// sms.Settings).
+// service stands for what internal/app assembles from the core's
+// services: it implements sms.Hub.
 var service sms.Hub
 
 // Wiring in hubd: one Sender for the delivery workers, the two webhooks on
@@ -19,12 +19,11 @@ func Example() {
 		BaseURL:    sms.DefaultBaseURL, // KARERE_TWILIO_BASE_URL
 		PublicURL:  "https://karere.example.nz",
 		HTTPClient: &http.Client{Timeout: 15 * time.Second},
-		Settings:   service,
 	}
 	if err := cfg.Validate(); err != nil {
 		log.Fatal(err)
 	}
-	sender := sms.New(cfg) // a hub.Channel for "sms"
+	sender := sms.New(cfg) // a hub.Channel for "sms"; each message carries its practice's settings
 	_ = sender
 
 	wh := sms.NewWebhooks(sms.WebhooksConfig{PublicURL: cfg.PublicURL, Hub: service})

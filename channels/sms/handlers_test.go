@@ -89,7 +89,7 @@ func TestInboundHelp(t *testing.T) {
 	}{
 		{"practice text, escaped", "Kōwhai Health: call 09 887 0000 & ask for <reception>.",
 			"<Message>Kōwhai Health: call 09 887 0000 &amp; ask for &lt;reception&gt;.</Message>"},
-		{"default", "", "<Message>" + DefaultHelpText + "</Message>"},
+		{"none: the core fills in the default", "", "<Response></Response>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,10 +6,6 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
-// DefaultHelpText answers HELP when the practice set no HelpText.
-const DefaultHelpText = "This number sends texts for your health practice. " +
-	"Reply STOP to stop texts, START to get them again. In an emergency call 111."
-
 // StartReply confirms START.
 const StartReply = "You will get texts from this number again. Reply STOP to stop them."
 
@@ -21,7 +17,8 @@ const StartReply = "You will get texts from this number again. Reply STOP to sto
 //     TwiML, because Twilio answers and blocks opt-out keywords itself, and
 //     refuses a reply to the number that just opted out.
 //   - START, UNSTOP: SetOptOut(sms, false), answered with StartReply.
-//   - HELP, INFO: answered with the practice's HelpText, or DefaultHelpText.
+//   - HELP, INFO: answered with the practice's HelpText (the core fills in
+//     a default naming the practice when it set none).
 //   - Y/YES/N/NO (and āe/kāo): Hub.AnswerConfirmation; when no reminder is
 //     waiting for an answer, the text is an ordinary reply.
 //   - anything else: Hub.ReceiveReply, answered with empty TwiML; the text
@@ -66,11 +63,7 @@ func (w *Webhooks) InboundHandler() http.Handler {
 			}
 			return
 		case kwHelp:
-			help := req.settings.HelpText
-			if help == "" {
-				help = DefaultHelpText
-			}
-			writeTwiML(rw, help)
+			writeTwiML(rw, req.settings.HelpText)
 			return
 		case kwYes, kwNo:
 			found, err := w.hub.AnswerConfirmation(ctx, req.practiceID, from, kw == kwYes)

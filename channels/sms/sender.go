@@ -13,22 +13,24 @@ import (
 	"github.com/karerehub/karere/templates"
 )
 
-// Sender sends SMS through each practice's Twilio account.
+// Sender sends SMS through each practice's Twilio account, named by the
+// message's SMS settings.
 type Sender struct {
-	settings   Settings
 	publicURL  string
 	httpClient *http.Client
 	base       *url.URL // nil: api.twilio.com as twilio-go builds it
 	baseErr    error
 }
 
-var _ hub.Channel = (*Sender)(nil)
+var (
+	_ hub.Channel    = (*Sender)(nil)
+	_ hub.Configurer = (*Sender)(nil)
+)
 
 // New returns a Sender. Call cfg.Validate first to report bad settings at
 // start; a BaseURL that does not parse makes every Send fail permanently.
 func New(cfg Config) *Sender {
 	s := &Sender{
-		settings:   cfg.Settings,
 		publicURL:  trimPublicURL(cfg.PublicURL),
 		httpClient: cfg.HTTPClient,
 	}
@@ -41,14 +43,16 @@ func New(cfg Config) *Sender {
 	return s
 }
 
-// Send texts m.Text to m.To from the practice's sender.
+// Configured reports whether m's practice has a Twilio account and sender.
+func (s *Sender) Configured(m *hub.Message) bool { return configured(m.SMS) }
+
+// Send texts m.Text to m.To from the practice's sender (m.SMS).
 //
 // Permanent failures (hub.PermanentError reasons): "sms_not_configured",
 // "invalid_number" (not a valid mobile number, checked before any call),
 // "empty_body", "too_many_segments" (over the practice's MaxSegments,
 // checked before any call), and Twilio's refusals (see classify).
-// Everything else (network, timeouts, 429, 5xx, settings lookup failures)
-// is temporary.
+// Everything else (network, timeouts, 429, 5xx) is temporary.
 //
 // Twilio's Messages API has no idempotency key: a Send repeated after a
 // crash between Twilio's answer and the hub recording it texts twice.
@@ -60,10 +64,7 @@ func (s *Sender) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) 
 	if practiceID == "" {
 		return hub.Receipt{}, hub.Permanentf("invalid_message", "sms: message has no practice")
 	}
-	set, err := s.settings.SMSSettings(ctx, practiceID)
-	if err != nil && !errors.Is(err, hub.ErrNoRows) {
-		return hub.Receipt{}, fmt.Errorf("sms: settings: %w", err)
-	}
+	set := m.SMS
 	if !configured(set) {
 		return hub.Receipt{}, hub.Permanentf("sms_not_configured", "sms: practice has no Twilio account and sender configured")
 	}

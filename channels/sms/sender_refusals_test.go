@@ -167,27 +167,17 @@ func TestSendNotConfigured(t *testing.T) {
 	}
 }
 
-func TestSendSettingsFailureIsTemporary(t *testing.T) {
-	s := newTestSender("http://127.0.0.1:1", SettingsFunc(func(context.Context, string) (*hub.SMSSettings, error) {
-		return nil, errors.New("database is down")
-	}), time.Second)
-	_, err := s.Send(context.Background(), testMessage("+64211234567", "hello"))
-	wantTemporary(t, err)
-}
-
 func TestConfigValidate(t *testing.T) {
-	set := onePractice(baseSettings())
 	tests := []struct {
 		name    string
 		cfg     Config
 		wantErr string // "" means valid
 	}{
-		{"valid", Config{PublicURL: testPublicURL, Settings: set}, ""},
-		{"valid with base", Config{BaseURL: "http://127.0.0.1:8080", PublicURL: testPublicURL, Settings: set}, ""},
-		{"no public URL", Config{Settings: set}, "KARERE_PUBLIC_URL"},
-		{"relative public URL", Config{PublicURL: "karere.example.nz", Settings: set}, "KARERE_PUBLIC_URL"},
-		{"bad base", Config{BaseURL: "api.twilio.com", PublicURL: testPublicURL, Settings: set}, "KARERE_TWILIO_BASE_URL"},
-		{"no settings", Config{PublicURL: testPublicURL}, "Settings"},
+		{"valid", Config{PublicURL: testPublicURL}, ""},
+		{"valid with base", Config{BaseURL: "http://127.0.0.1:8080", PublicURL: testPublicURL}, ""},
+		{"no public URL", Config{}, "KARERE_PUBLIC_URL"},
+		{"relative public URL", Config{PublicURL: "karere.example.nz"}, "KARERE_PUBLIC_URL"},
+		{"bad base", Config{BaseURL: "api.twilio.com", PublicURL: testPublicURL}, "KARERE_TWILIO_BASE_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

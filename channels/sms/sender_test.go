@@ -82,13 +82,28 @@ func twilioError(status, code int, message string) func(http.ResponseWriter, *ht
 	}
 }
 
-func newTestSender(baseURL string, set Settings, timeout time.Duration) *Sender {
-	return New(Config{
+// testSender sends as hub/delivery does: the practice's settings travel
+// in the message (set stands for the practice settings the core reads).
+type testSender struct {
+	*Sender
+	set Settings
+}
+
+func (t testSender) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
+	set, err := t.set.SMSSettings(ctx, m.Delivery.PracticeID)
+	if err != nil && !errors.Is(err, hub.ErrNoRows) {
+		return hub.Receipt{}, err
+	}
+	m.SMS = set
+	return t.Sender.Send(ctx, m)
+}
+
+func newTestSender(baseURL string, set Settings, timeout time.Duration) testSender {
+	return testSender{New(Config{
 		BaseURL:    baseURL,
 		PublicURL:  testPublicURL + "/",
 		HTTPClient: &http.Client{Timeout: timeout},
-		Settings:   set,
-	})
+	}), set}
 }
 
 func testMessage(to, text string) *hub.Message {

@@ -17,7 +17,8 @@ import (
 // plus its thirty or so fields stays far below it.
 const MaxWebhookBody = 64 << 10
 
-// Hub is what the webhooks need from the hub. hub.Service implements it.
+// Hub is what the webhooks need from the hub (internal/app assembles it
+// from the core's services).
 type Hub interface {
 	// SMSSettings returns the practice's settings: (nil, nil) or an error
 	// wrapping hub.ErrNoRows when it has none.
@@ -138,7 +139,7 @@ func forbidden(w http.ResponseWriter) {
 // in the account's debugger) and logs the operation without content.
 func (w *Webhooks) fail(rw http.ResponseWriter, op string, err error) {
 	var he *hub.Error
-	if errors.As(err, &he) && he.Status < 500 {
+	if errors.As(err, &he) && he.Kind != hub.KindInternal && he.Kind != hub.KindUnavailable {
 		// The hub cannot take this text (an unknown number, no team key):
 		// no retry would change that, so Twilio gets an empty answer.
 		if w.logger != nil {

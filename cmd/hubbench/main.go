@@ -180,9 +180,9 @@ func (c *timedChannel) Send(ctx context.Context, m *hub.Message) (hub.Receipt, e
 
 // SendInTx keeps the portal's transactional path (hub.StoreChannel) that
 // hubd uses; the wrapper must not hide it.
-func (c *timedChannel) SendInTx(ctx context.Context, tx hub.Store, m *hub.Message) (hub.Receipt, error) {
+func (c *timedChannel) SendInTx(ctx context.Context, m *hub.Message) (hub.Receipt, error) {
 	c.called1(m)
-	return c.Channel.(hub.StoreChannel).SendInTx(ctx, tx, m)
+	return c.Channel.(hub.StoreChannel).SendInTx(ctx, m)
 }
 
 func (c *timedChannel) called1(m *hub.Message) {
@@ -207,18 +207,24 @@ func pipeline(ctx context.Context, dbURL string, n, clients, concurrency, sample
 	if err = cfg.Validate(true, true); err != nil {
 		return
 	}
+	var tc *timedChannel
+	cfg.WrapChannel = func(name string, c hub.Channel) hub.Channel {
+		if name != hub.ChannelPortal {
+			return c
+		}
+		tc = &timedChannel{Channel: c, called: map[string]time.Time{}}
+		return tc
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := app.New(ctx, cfg, log, false)
 	if err != nil {
 		return
 	}
-	tc := &timedChannel{Channel: a.Service().Channel(hub.ChannelPortal), called: map[string]time.Time{}}
-	a.Service().SetChannel(hub.ChannelPortal, tc)
 	if err = a.Start(ctx); err != nil {
 		return
 	}
 	defer a.Shutdown(ctx)
-	_, apiKey, err := a.Service().CreatePractice(ctx, "Bench Practice", hub.DefaultTimeZone, hub.ModeLive)
+	_, apiKey, err := a.Core().Directory.CreatePractice(ctx, "Bench Practice", hub.DefaultTimeZone, hub.ModeLive)
 	if err != nil {
 		return
 	}

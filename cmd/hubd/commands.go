@@ -17,6 +17,9 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/audit"
+	"github.com/karerehub/karere/hub/identity"
+	"github.com/karerehub/karere/hub/patients"
 	"github.com/karerehub/karere/internal/app"
 )
 
@@ -182,7 +185,7 @@ func seedDemo(ctx context.Context, a *app.App, dir string) (*demoSeed, error) {
 	}
 	loginFile := filepath.Join(dir, "demo-login.txt")
 	if d.practice == nil {
-		p, key, err := a.Service().CreatePractice(ctx, demoPracticeName, hub.DefaultTimeZone, hub.ModeLive)
+		p, key, err := a.Core().Directory.CreatePractice(ctx, demoPracticeName, hub.DefaultTimeZone, hub.ModeLive)
 		if err != nil {
 			return nil, err
 		}
@@ -190,12 +193,12 @@ func seedDemo(ctx context.Context, a *app.App, dir string) (*demoSeed, error) {
 		pw := make([]byte, 12)
 		_, _ = rand.Read(pw)
 		d.staffPassword = base64.RawURLEncoding.EncodeToString(pw)
-		staff, err := a.Service().AddStaff(ctx, p.ID, d.staffEmail, "Sione Taufa", d.staffPassword)
+		staff, err := a.Core().Directory.AddStaff(ctx, p.ID, d.staffEmail, "Sione Taufa", d.staffPassword)
 		if err != nil {
 			return nil, err
 		}
 		actor := hub.Actor{PracticeID: p.ID, ID: "dev-seed", Mode: hub.ModeLive}
-		if _, _, err := a.Service().PutPatient(ctx, actor, d.patient, hub.PatientInput{
+		if _, _, err := a.Core().Patients.PutPatient(ctx, actor, d.patient, patients.PatientInput{
 			GivenName: "Aroha", FamilyName: "Ngata", Phone: "+64211234567", Email: "aroha@example.nz",
 			Channels: []string{hub.ChannelPortal, hub.ChannelSMS, hub.ChannelEmail}, Locale: "mi-NZ",
 		}); err != nil {
@@ -209,7 +212,7 @@ func seedDemo(ctx context.Context, a *app.App, dir string) (*demoSeed, error) {
 		}
 		return d, nil
 	}
-	if d.key, err = a.Service().CreateAPIKey(ctx, d.practice.ID, hub.ModeLive, "hubd dev"); err != nil {
+	if d.key, err = a.Core().Directory.CreateAPIKey(ctx, d.practice.ID, hub.ModeLive, "hubd dev"); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(loginFile); err == nil {
@@ -247,24 +250,14 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// adminService opens the store and a Service for admin commands (which
-// enqueue nothing).
-func adminService(ctx context.Context, cfg *app.Config) (*hub.Service, func(), error) {
+// adminService opens the store and the directory of practices, keys and
+// staff: all that the admin commands need (no queue, no secret key).
+func adminService(ctx context.Context, cfg *app.Config) (*identity.Directory, func(), error) {
 	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	key := cfg.SecretKeyBytes()
-	if key == nil {
-		key = make([]byte, 32) // admin commands never touch settings
-	}
-	svc, err := hub.NewService(st, nil, hub.Config{SecretKey: key,
-		Channels: map[string]hub.Channel{hub.ChannelOutbox: hub.ChannelFunc(nil)}})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return svc, func() { st.Close() }, nil
+	return identity.NewDirectory(st, audit.New(st, nil), nil), func() { st.Close() }, nil
 }
 
 func cmdPractice(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/identity"
 	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
 	"github.com/karerehub/karere/internal/testenv"
@@ -295,7 +295,7 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hub.CheckPassword(s.PasswordHash, "correct horse battery staple") || hub.CheckPassword(s.PasswordHash, "wrong") {
+	if !identity.CheckPassword(s.PasswordHash, "correct horse battery staple") || identity.CheckPassword(s.PasswordHash, "wrong") {
 		t.Error("stored password hash does not verify")
 	}
 	if !strings.HasPrefix(s.PasswordHash, "$argon2id$") {

@@ -145,7 +145,7 @@ func TestCLISecureMessaging(t *testing.T) {
 		t.Fatalf("patient read printed:\n%s", out)
 	}
 	// An SMS reply, sealed by the hub on arrival.
-	if _, err := h.App.Service().ReceiveReply(ctx, hub.InboundText{PracticeID: h.Practice.ID, Via: "sms",
+	if _, err := h.App.Core().Messaging.ReceiveReply(ctx, hub.InboundText{PracticeID: h.Practice.ID, Via: "sms",
 		From: "+64211234567", ProviderID: "SM-1", ThreadID: thread, Text: "Thanks Mere!"}); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestCLIUsage(t *testing.T) {
 
 func mustStaff(t *testing.T, h *hubtest.Hub, email, name string) string {
 	t.Helper()
-	st, err := h.App.Service().AddStaff(context.Background(), h.Practice.ID, email, name, "a long enough password 123")
+	st, err := h.App.Core().Directory.AddStaff(context.Background(), h.Practice.ID, email, name, "a long enough password 123")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/core"
+	"github.com/karerehub/karere/hub/identity"
+	"github.com/karerehub/karere/hub/messaging"
 )
 
 // Config configures the API.
@@ -27,7 +30,8 @@ type Config struct {
 	Burst         int
 	// Dev exposes GET /v1/dev/outbox with every practice's outbox.
 	Dev bool
-	// Ready reports whether backing services answer (GET /readyz).
+	// Ready reports whether backing services answer (GET /readyz); nil:
+	// always ready.
 	Ready func(ctx context.Context) error
 	// Registerer receives the API's metrics; nil: none.
 	Registerer prometheus.Registerer
@@ -36,7 +40,7 @@ type Config struct {
 
 // Server is the API's http.Handler.
 type Server struct {
-	svc  *hub.Service
+	svc  *core.Services
 	cfg  Config
 	mux  *http.ServeMux
 	log  *slog.Logger
@@ -46,7 +50,7 @@ type Server struct {
 }
 
 // New returns the API.
-func New(svc *hub.Service, cfg Config) *Server {
+func New(svc *core.Services, cfg Config) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
@@ -55,6 +59,9 @@ func New(svc *hub.Service, cfg Config) *Server {
 	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = 100
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func(context.Context) error { return nil }
 	}
 	s := &Server{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
 	if s.log == nil {
@@ -84,11 +91,7 @@ func (s *Server) routes() {
 	s.Handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		check := s.svc.Ready
-		if s.cfg.Ready != nil {
-			check = s.cfg.Ready
-		}
-		if err := check(ctx); err != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
 			return hub.ErrUnavailable
 		}
@@ -120,7 +123,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic in handler", "route", r.Pattern, "panic", v)
-			writeError(sw, r, s.log, &hub.Error{Status: 500, Code: "internal", Message: "internal error"})
+			writeError(sw, r, s.log, &hub.Error{Kind: hub.KindInternal, Code: "internal", Message: "internal error"})
 		}
 		route := r.Pattern
 		if route == "" {
@@ -130,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.dur.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
-		writeError(sw, r, s.log, &hub.Error{Status: http.StatusNotFound, Code: "no_route",
+		writeError(sw, r, s.log, &hub.Error{Kind: hub.KindNotFound, Code: "no_route",
 			Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 		return
 	}
@@ -171,18 +174,18 @@ func (s *Server) Authed(pattern string, h AuthedHandler) {
 
 func (s *Server) authenticate(r *http.Request) (hub.Actor, error) {
 	auth := r.Header.Get("Authorization")
-	if c, err := r.Cookie(hub.SessionCookie); auth == "" && err == nil {
+	if c, err := r.Cookie(identity.SessionCookie); auth == "" && err == nil {
 		// A staff member's web inbox: the session cookie, and for a request
 		// that changes state the session's CSRF token.
 		mutating := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
-		return s.svc.AuthenticateSession(r.Context(), c.Value, r.Header.Get("X-CSRF-Token"), mutating,
-			r.Header.Get(hub.BackgroundHeader) != "", remoteIP(r))
+		return s.svc.Identity.AuthenticateSession(r.Context(), c.Value, r.Header.Get("X-CSRF-Token"), mutating,
+			r.Header.Get(identity.BackgroundHeader) != "", remoteIP(r))
 	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || token == "" {
 		return hub.Actor{}, hub.ErrUnauthorized
 	}
-	return s.svc.Authenticate(r.Context(), strings.TrimSpace(token), remoteIP(r))
+	return s.svc.Identity.Authenticate(r.Context(), strings.TrimSpace(token), remoteIP(r))
 }
 
 func remoteIP(r *http.Request) string {
@@ -206,7 +209,7 @@ func (s *Server) limiter(id string) *rate.Limiter {
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, a hub.Actor, key string, h AuthedHandler) error {
 	limit := s.cfg.MaxBody
 	if r.Pattern == "POST /v1/threads/{id}/messages" {
-		limit = hub.MaxMessageBody // the handler's own limit; messages outgrow JSON bodies
+		limit = messaging.MaxMessageBody // the handler's own limit; messages outgrow JSON bodies
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -215,7 +218,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, a hub.Actor,
 	sum := sha256.New()
 	sum.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 	sum.Write(body)
-	status, resp, replayed, err := s.svc.Idempotent(r.Context(), a.PracticeID, key, sum.Sum(nil),
+	status, resp, replayed, err := s.svc.Idempotency.Do(r.Context(), a.PracticeID, key, sum.Sum(nil),
 		func(ctx context.Context) (int, []byte, error) {
 			rec := &recorder{header: http.Header{}}
 			r2 := r.WithContext(ctx)

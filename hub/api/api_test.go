@@ -222,7 +222,7 @@ func TestBadInput(t *testing.T) {
 // SMS in the outbox instead of texting the patient.
 func TestTestKeyUsesOutbox(t *testing.T) {
 	h := start(t, hubtest.Postgres)
-	key, err := h.App.Service().CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "integration tests")
+	key, err := h.App.Core().Directory.CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "integration tests")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,8 +255,8 @@ func TestTestKeyUsesOutbox(t *testing.T) {
 func TestOptOutFallsBack(t *testing.T) {
 	h := start(t, hubtest.Postgres)
 	h.MustDo(201, "PUT", "/v1/patients/p-1", map[string]any{"given_name": "Aroha", "phone": "+64211234567", "channels": []string{"sms", "portal"}})
-	svc := h.App.Service()
-	if err := svc.SetOptOut(context.Background(), h.Practice.ID, "sms", "+64211234567", true, time.Now()); err != nil {
+	svc := h.App.Core()
+	if err := svc.Patients.SetOptOut(context.Background(), h.Practice.ID, "sms", "+64211234567", true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var p map[string]any

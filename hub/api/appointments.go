@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/reminders"
+	"github.com/karerehub/karere/hub/settings"
 )
 
 // reminderRoutes: appointments, prescriptions and the settings of
@@ -58,7 +60,7 @@ type appointmentJSON struct {
 	UpdatedAt          time.Time `json:"updated_at"`
 }
 
-func toAppointmentJSON(v *hub.AppointmentView) appointmentJSON {
+func toAppointmentJSON(v *reminders.AppointmentView) appointmentJSON {
 	ap := v.Appointment
 	out := appointmentJSON{ExternalID: ap.ExternalID, Patient: v.PatientExternalID,
 		Start: ap.Start.In(v.Location).Format(time.RFC3339), DurationMinutes: ap.DurationMinutes,
@@ -77,11 +79,11 @@ func toAppointmentJSON(v *hub.AppointmentView) appointmentJSON {
 }
 
 func (s *Server) putAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.AppointmentInput
+	var in reminders.AppointmentInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	v, created, err := s.svc.UpsertAppointment(r.Context(), a, r.PathValue("external_id"), in)
+	v, created, err := s.svc.Reminders.UpsertAppointment(r.Context(), a, r.PathValue("external_id"), in)
 	if err != nil {
 		return err
 	}
@@ -94,7 +96,7 @@ func (s *Server) putAppointment(w http.ResponseWriter, r *http.Request, a hub.Ac
 }
 
 func (s *Server) getAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	v, err := s.svc.GetAppointment(r.Context(), a, r.PathValue("external_id"))
+	v, err := s.svc.Reminders.GetAppointment(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
 	}
@@ -103,7 +105,7 @@ func (s *Server) getAppointment(w http.ResponseWriter, r *http.Request, a hub.Ac
 }
 
 func (s *Server) deleteAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	v, err := s.svc.CancelAppointment(r.Context(), a, r.PathValue("external_id"))
+	v, err := s.svc.Reminders.CancelAppointment(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
 	}
@@ -112,11 +114,11 @@ func (s *Server) deleteAppointment(w http.ResponseWriter, r *http.Request, a hub
 }
 
 func (s *Server) postPrescriptionReady(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.PrescriptionInput
+	var in reminders.PrescriptionInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	n, ds, err := s.svc.PrescriptionReady(r.Context(), a, r.PathValue("external_id"), in)
+	n, ds, err := s.svc.Reminders.PrescriptionReady(r.Context(), a, r.PathValue("external_id"), in)
 	if err != nil {
 		return err
 	}
@@ -129,11 +131,11 @@ func (s *Server) postPrescriptionReady(w http.ResponseWriter, r *http.Request, a
 }
 
 func (s *Server) putReminderSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.ReminderSettings
+	var in settings.ReminderSettings
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	c, err := s.svc.PutReminderSettings(r.Context(), a, in)
+	c, err := s.svc.Settings.PutReminderSettings(r.Context(), a, in)
 	if err != nil {
 		return err
 	}
@@ -142,7 +144,7 @@ func (s *Server) putReminderSettings(w http.ResponseWriter, r *http.Request, a h
 }
 
 func (s *Server) getReminderSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	c, err := s.svc.ReminderConfig(r.Context(), a.PracticeID)
+	c, err := s.svc.Settings.ReminderConfig(r.Context(), a.PracticeID)
 	if err != nil {
 		return err
 	}
@@ -155,7 +157,7 @@ func (s *Server) putSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Ac
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	v, err := s.svc.PutSMSSettings(r.Context(), a, in)
+	v, err := s.svc.Settings.PutSMSSettings(r.Context(), a, in)
 	if err != nil {
 		return err
 	}
@@ -164,7 +166,7 @@ func (s *Server) putSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Ac
 }
 
 func (s *Server) getSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	v, ok, err := s.svc.SMSSettingsView(r.Context(), a.PracticeID)
+	v, ok, err := s.svc.Settings.SMSSettingsView(r.Context(), a.PracticeID)
 	if err != nil {
 		return err
 	}
@@ -180,7 +182,7 @@ func (s *Server) putEmailSettings(w http.ResponseWriter, r *http.Request, a hub.
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	v, err := s.svc.PutEmailSettings(r.Context(), a, in)
+	v, err := s.svc.Settings.PutEmailSettings(r.Context(), a, in)
 	if err != nil {
 		return err
 	}
@@ -189,7 +191,7 @@ func (s *Server) putEmailSettings(w http.ResponseWriter, r *http.Request, a hub.
 }
 
 func (s *Server) getEmailSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	v, ok, err := s.svc.EmailSettingsView(r.Context(), a.PracticeID)
+	v, ok, err := s.svc.Settings.EmailSettingsView(r.Context(), a.PracticeID)
 	if err != nil {
 		return err
 	}
@@ -205,7 +207,7 @@ func (s *Server) putWebhookSettings(w http.ResponseWriter, r *http.Request, a hu
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	v, err := s.svc.PutWebhookSettings(r.Context(), a, in)
+	v, err := s.svc.Settings.PutWebhookSettings(r.Context(), a, in)
 	if err != nil {
 		return err
 	}
@@ -214,7 +216,7 @@ func (s *Server) putWebhookSettings(w http.ResponseWriter, r *http.Request, a hu
 }
 
 func (s *Server) getWebhookSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	v, ok, err := s.svc.WebhookSettingsView(r.Context(), a.PracticeID)
+	v, ok, err := s.svc.Settings.WebhookSettingsView(r.Context(), a.PracticeID)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/messaging"
 	"github.com/karerehub/karere/hub/pgp"
 )
 
@@ -52,14 +53,14 @@ func (s *Server) e2eeRoutes() {
 	s.Authed("POST /v1/threads/{id}/read", s.markThreadRead)
 }
 
-func owner(r *http.Request, kind string) hub.KeyOwner {
+func owner(r *http.Request, kind string) messaging.KeyOwner {
 	switch kind {
 	case hub.OwnerPatient:
-		return hub.KeyOwner{Kind: kind, Ref: r.PathValue("external_id")}
+		return messaging.KeyOwner{Kind: kind, Ref: r.PathValue("external_id")}
 	case hub.OwnerStaff:
-		return hub.KeyOwner{Kind: kind, Ref: r.PathValue("staff_id")}
+		return messaging.KeyOwner{Kind: kind, Ref: r.PathValue("staff_id")}
 	}
-	return hub.KeyOwner{Kind: kind}
+	return messaging.KeyOwner{Kind: kind}
 }
 
 // readOpenPGP reads an OpenPGP body: armored text, binary, or a JSON
@@ -104,12 +105,12 @@ func toKeyJSON(k *hub.Key) keyJSON {
 		SupersededAt: k.Superseded, Armored: string(k.Armored)}
 }
 
-func (s *Server) putKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o hub.KeyOwner) error {
-	body, err := readOpenPGP(w, r, hub.MaxKeyBytes, "key")
+func (s *Server) putKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+	body, err := readOpenPGP(w, r, messaging.MaxKeyBytes, "key")
 	if err != nil {
 		return err
 	}
-	kv, err := s.svc.PutKey(r.Context(), a, o, body)
+	kv, err := s.svc.Messaging.PutKey(r.Context(), a, o, body)
 	if err != nil {
 		return err
 	}
@@ -119,8 +120,8 @@ func (s *Server) putKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o h
 	return nil
 }
 
-func (s *Server) getKeys(w http.ResponseWriter, r *http.Request, a hub.Actor, o hub.KeyOwner) error {
-	ks, err := s.svc.Keys(r.Context(), a, o)
+func (s *Server) getKeys(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+	ks, err := s.svc.Messaging.Keys(r.Context(), a, o)
 	if err != nil {
 		return err
 	}
@@ -138,12 +139,12 @@ func (s *Server) getKeys(w http.ResponseWriter, r *http.Request, a hub.Actor, o 
 	return nil
 }
 
-func (s *Server) putLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o hub.KeyOwner) error {
-	body, err := readOpenPGP(w, r, hub.MaxKeyBytes, "key")
+func (s *Server) putLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+	body, err := readOpenPGP(w, r, messaging.MaxKeyBytes, "key")
 	if err != nil {
 		return err
 	}
-	lk, err := s.svc.PutLockedKey(r.Context(), a, o, body)
+	lk, err := s.svc.Messaging.PutLockedKey(r.Context(), a, o, body)
 	if err != nil {
 		return err
 	}
@@ -151,8 +152,8 @@ func (s *Server) putLockedKey(w http.ResponseWriter, r *http.Request, a hub.Acto
 	return nil
 }
 
-func (s *Server) getLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o hub.KeyOwner) error {
-	lk, err := s.svc.LockedKey(r.Context(), a, o)
+func (s *Server) getLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+	lk, err := s.svc.Messaging.LockedKey(r.Context(), a, o)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (s *Server) getLockedKey(w http.ResponseWriter, r *http.Request, a hub.Acto
 }
 
 func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	staff, keys, err := s.svc.ListStaff(r.Context(), a)
+	staff, keys, err := s.svc.Messaging.ListStaff(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -174,14 +175,14 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a hub.Actor) 
 }
 
 func (s *Server) putGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	body, err := readOpenPGP(w, r, hub.MaxKeyBytes, "grant")
+	body, err := readOpenPGP(w, r, messaging.MaxKeyBytes, "grant")
 	if err != nil {
 		return err
 	}
 	if g := r.URL.Query().Get("granted_by"); g != "" && a.StaffID == "" {
 		a.StaffID = g
 	}
-	g, err := s.svc.PutTeamGrant(r.Context(), a, r.PathValue("staff_id"), body)
+	g, err := s.svc.Messaging.PutTeamGrant(r.Context(), a, r.PathValue("staff_id"), body)
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func (s *Server) putGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) e
 }
 
 func (s *Server) getGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	g, team, err := s.svc.TeamGrant(r.Context(), a, r.PathValue("staff_id"))
+	g, team, err := s.svc.Messaging.TeamGrant(r.Context(), a, r.PathValue("staff_id"))
 	if err != nil {
 		return err
 	}
@@ -200,7 +201,7 @@ func (s *Server) getGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) e
 }
 
 func (s *Server) deleteGrants(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	n, err := s.svc.RevokeStaff(r.Context(), a, r.PathValue("staff_id"))
+	n, err := s.svc.Messaging.RevokeStaff(r.Context(), a, r.PathValue("staff_id"))
 	if err != nil {
 		return err
 	}
@@ -210,7 +211,7 @@ func (s *Server) deleteGrants(w http.ResponseWriter, r *http.Request, a hub.Acto
 }
 
 func (s *Server) recipientKeys(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	p, t, err := s.svc.RecipientKeys(r.Context(), a, r.PathValue("external_id"))
+	p, t, err := s.svc.Messaging.RecipientKeys(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
 	}
@@ -244,11 +245,11 @@ func toThreadJSON(t *hub.Thread, p *hub.Patient) threadJSON {
 }
 
 func (s *Server) postThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.ThreadInput
+	var in messaging.ThreadInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	t, err := s.svc.CreateThread(r.Context(), a, in)
+	t, err := s.svc.Messaging.CreateThread(r.Context(), a, in)
 	if err != nil {
 		return err
 	}
@@ -289,7 +290,7 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request, a hub.Actor
 	default:
 		f.AssignedTo = v
 	}
-	ts, ps, err := s.svc.ListThreads(r.Context(), a, q.Get("patient"), f)
+	ts, ps, err := s.svc.Messaging.ListThreads(r.Context(), a, q.Get("patient"), f)
 	if err != nil {
 		return err
 	}
@@ -302,7 +303,7 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request, a hub.Actor
 }
 
 func (s *Server) getThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	t, p, err := s.svc.GetThread(r.Context(), a, r.PathValue("id"))
+	t, p, err := s.svc.Messaging.GetThread(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -311,15 +312,11 @@ func (s *Server) getThread(w http.ResponseWriter, r *http.Request, a hub.Actor) 
 }
 
 func (s *Server) patchThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.ThreadPatch
+	var in messaging.ThreadPatch
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	t, err := s.svc.UpdateThread(r.Context(), a, r.PathValue("id"), in)
-	if err != nil {
-		return err
-	}
-	p, err := s.svc.Store().GetPatientByID(r.Context(), a.PracticeID, t.PatientID)
+	t, p, err := s.svc.Messaging.UpdateThread(r.Context(), a, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
@@ -328,18 +325,18 @@ func (s *Server) patchThread(w http.ResponseWriter, r *http.Request, a hub.Actor
 }
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var from hub.Sender
+	var from messaging.Sender
 	if a.StaffID == "" {
 		var err error
-		if from, err = hub.ParseSender(r.URL.Query().Get("sender")); err != nil {
+		if from, err = messaging.ParseSender(r.URL.Query().Get("sender")); err != nil {
 			return err
 		}
 	}
-	body, err := readOpenPGP(w, r, hub.MaxMessageBody, "message")
+	body, err := readOpenPGP(w, r, messaging.MaxMessageBody, "message")
 	if err != nil {
 		return err
 	}
-	m, err := s.svc.PostMessage(r.Context(), a, r.PathValue("id"), from, body)
+	m, err := s.svc.Messaging.PostMessage(r.Context(), a, r.PathValue("id"), from, body)
 	if err != nil {
 		return err
 	}
@@ -363,14 +360,14 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, a hub.Acto
 	if err != nil {
 		return err
 	}
-	_, ms, err := s.svc.ListMessages(r.Context(), a, r.PathValue("id"), r.URL.Query().Get("after"), limit)
+	_, ms, err := s.svc.Messaging.ListMessages(r.Context(), a, r.PathValue("id"), r.URL.Query().Get("after"), limit)
 	if err != nil {
 		return err
 	}
 	out := make([]messageJSON, 0, len(ms))
 	for _, m := range ms {
 		sender := m.SenderKind
-		if m.SenderKind == hub.SenderStaff {
+		if m.SenderKind == messaging.SenderStaff {
 			sender = "staff:" + m.SenderID
 		}
 		out = append(out, messageJSON{ID: m.ID, Thread: m.ThreadID, Sender: sender, Via: m.Via,
@@ -381,7 +378,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, a hub.Acto
 }
 
 func (s *Server) markThreadRead(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	t, err := s.svc.MarkThreadRead(r.Context(), a, r.PathValue("id"), r.URL.Query().Get("reader"))
+	t, err := s.svc.Messaging.MarkThreadRead(r.Context(), a, r.PathValue("id"), r.URL.Query().Get("reader"))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/messaging"
 	"github.com/karerehub/karere/hub/pgp"
 	"github.com/karerehub/karere/internal/hubtest"
 	"github.com/karerehub/karere/internal/testenv"
@@ -134,7 +135,7 @@ func e2eeStart(t testing.TB, backend string) *e2ee {
 
 func (e *e2ee) addStaff(t testing.TB, email, name string) string {
 	t.Helper()
-	st, err := e.h.App.Service().AddStaff(t.Context(), e.h.Practice.ID, email, name, "a long enough password 123")
+	st, err := e.h.App.Core().Directory.AddStaff(t.Context(), e.h.Practice.ID, email, name, "a long enough password 123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestE2EEMessageRefusals(t *testing.T) {
 			w.Write([]byte("a plaintext sneaking in"))
 			w.Close()
 			bin := dearmorMsg(t, good)
-			tooBig := make([]byte, hub.DefaultMaxMessageBytes+1)
+			tooBig := make([]byte, messaging.DefaultMaxMessageBytes+1)
 			tooBig[0] = 0xC1 // a PKESK packet header, then nothing sensible
 			tests := []struct {
 				name, sender string

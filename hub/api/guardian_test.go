@@ -14,7 +14,7 @@ import (
 // them; an adult's guardian receives only as a proxy.
 func TestGuardianReceives(t *testing.T) {
 	h := start(t, hubtest.SQLite)
-	key, err := h.App.Service().CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "tests")
+	key, err := h.App.Core().Directory.CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "tests")
 	if err != nil {
 		t.Fatal(err)
 	}

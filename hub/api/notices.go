@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/delivery"
 )
 
 type deliveryJSON struct {
@@ -46,11 +47,11 @@ func toDeliveryJSON(d *hub.Delivery, patientExternalID string) deliveryJSON {
 }
 
 func (s *Server) postNotice(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.NoticeInput
+	var in delivery.NoticeInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	n, ds, err := s.svc.SubmitNotice(r.Context(), a, in)
+	n, ds, err := s.svc.Delivery.SubmitNotice(r.Context(), a, in)
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func (s *Server) postNotice(w http.ResponseWriter, r *http.Request, a hub.Actor)
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	d, p, err := s.svc.GetDelivery(r.Context(), a, r.PathValue("id"))
+	d, p, err := s.svc.Delivery.GetDelivery(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, a hub.Ac
 	if err != nil {
 		return err
 	}
-	ds, ext, err := s.svc.ListDeliveries(r.Context(), a, q.Get("patient"), hub.DeliveryState(q.Get("state")), limit, q.Get("before"))
+	ds, ext, err := s.svc.Delivery.ListDeliveries(r.Context(), a, q.Get("patient"), hub.DeliveryState(q.Get("state")), limit, q.Get("before"))
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request, a hub.Actor) 
 	if err != nil {
 		return err
 	}
-	items, err := s.svc.Outbox(r.Context(), a.PracticeID, limit)
+	items, err := s.svc.Delivery.Outbox(r.Context(), a.PracticeID, limit)
 	if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (s *Server) getDevOutbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.svc.Outbox(r.Context(), "", limit)
+	items, err := s.svc.Delivery.Outbox(r.Context(), "", limit)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // refused with a clear error; other kinds are unaffected.
 func TestKindOptOuts(t *testing.T) {
 	h := start(t, hubtest.SQLite)
-	key, err := h.App.Service().CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "tests")
+	key, err := h.App.Core().Directory.CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "tests")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/patients"
 )
 
 type patientJSON struct {
@@ -33,11 +34,11 @@ func toPatientJSON(p *hub.Patient) patientJSON {
 }
 
 func (s *Server) putPatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.PatientInput
+	var in patients.PatientInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	p, created, err := s.svc.PutPatient(r.Context(), a, r.PathValue("external_id"), in)
+	p, created, err := s.svc.Patients.PutPatient(r.Context(), a, r.PathValue("external_id"), in)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (s *Server) putPatient(w http.ResponseWriter, r *http.Request, a hub.Actor)
 }
 
 func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	p, err := s.svc.GetPatient(r.Context(), a, r.PathValue("external_id"))
+	p, err := s.svc.Patients.GetPatient(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, a hub.Actor)
 }
 
 func (s *Server) deletePatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	if err := s.svc.DeletePatient(r.Context(), a, r.PathValue("external_id")); err != nil {
+	if err := s.svc.Patients.DeletePatient(r.Context(), a, r.PathValue("external_id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -81,7 +82,7 @@ func (s *Server) getInbox(w http.ResponseWriter, r *http.Request, a hub.Actor) e
 	if err != nil {
 		return err
 	}
-	items, err := s.svc.Inbox(r.Context(), a, r.PathValue("external_id"), limit)
+	items, err := s.svc.Delivery.Inbox(r.Context(), a, r.PathValue("external_id"), limit)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func (s *Server) getInbox(w http.ResponseWriter, r *http.Request, a hub.Actor) e
 }
 
 func (s *Server) markInboxRead(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	if err := s.svc.MarkInboxRead(r.Context(), a, r.PathValue("external_id"), r.PathValue("item")); err != nil {
+	if err := s.svc.Delivery.MarkInboxRead(r.Context(), a, r.PathValue("external_id"), r.PathValue("item")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

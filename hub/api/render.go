@@ -38,26 +38,51 @@ func writeRaw(w http.ResponseWriter, status int, b []byte) {
 	_, _ = w.Write([]byte("\n"))
 }
 
+// statuses maps the core's error kinds to HTTP statuses: the one place
+// the API decides them.
+var statuses = map[hub.ErrorKind]int{
+	hub.KindInternal:      http.StatusInternalServerError,
+	hub.KindInvalid:       http.StatusBadRequest,
+	hub.KindUnauthorized:  http.StatusUnauthorized,
+	hub.KindForbidden:     http.StatusForbidden,
+	hub.KindNotFound:      http.StatusNotFound,
+	hub.KindConflict:      http.StatusConflict,
+	hub.KindTooLarge:      http.StatusRequestEntityTooLarge,
+	hub.KindUnsupported:   http.StatusUnsupportedMediaType,
+	hub.KindUnprocessable: http.StatusUnprocessableEntity,
+	hub.KindRateLimited:   http.StatusTooManyRequests,
+	hub.KindUnavailable:   http.StatusServiceUnavailable,
+}
+
+// Status is the HTTP status of an error of kind k.
+func Status(k hub.ErrorKind) int {
+	if st, ok := statuses[k]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
 // writeError renders any error as the API's error shape.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := hub.AsError(err)
-	if e.Status >= 500 {
+	status := Status(e.Kind)
+	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	}
-	if e.Status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	if e.Status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="karere"`)
 	}
-	writeJSON(w, e.Status, errorBody{errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	writeJSON(w, status, errorBody{errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
 }
 
 // decode reads one JSON object into v, refusing unknown fields, trailing
 // data and bodies over limit.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return &hub.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		return &hub.Error{Kind: hub.KindUnsupported, Code: "unsupported_media_type",
 			Message: "send the body as application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/templating"
 	"github.com/karerehub/karere/templates"
 )
 
@@ -32,7 +33,7 @@ type templateJSON struct {
 	CreatedBy string     `json:"created_by,omitempty"`
 }
 
-func toTemplateJSON(v *hub.TemplateView) templateJSON {
+func toTemplateJSON(v *templating.TemplateView) templateJSON {
 	out := templateJSON{Kind: v.Kind, Channel: v.Channel, Locale: v.Locale, Version: v.Version, Default: v.Default,
 		Subject: v.Subject, Body: v.Body, HTML: v.HTML, CreatedBy: v.CreatedBy}
 	if !v.Created.IsZero() {
@@ -48,7 +49,7 @@ func templatePath(r *http.Request) (kind, channel, locale string) {
 
 func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	kind, channel, locale := templatePath(r)
-	v, err := s.svc.GetTemplate(r.Context(), a, kind, channel, locale)
+	v, err := s.svc.Templates.GetTemplate(r.Context(), a, kind, channel, locale)
 	if err != nil {
 		return err
 	}
@@ -57,12 +58,12 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor
 }
 
 func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.TemplateInput
+	var in templating.TemplateInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
 	kind, channel, locale := templatePath(r)
-	v, err := s.svc.PutTemplate(r.Context(), a, kind, channel, locale, in)
+	v, err := s.svc.Templates.PutTemplate(r.Context(), a, kind, channel, locale, in)
 	if err != nil {
 		return err
 	}
@@ -76,20 +77,20 @@ func (s *Server) templateVersions(w http.ResponseWriter, r *http.Request, a hub.
 		return err
 	}
 	kind, channel, locale := templatePath(r)
-	vs, err := s.svc.TemplateHistory(r.Context(), a, kind, channel, locale, limit)
+	vs, err := s.svc.Templates.TemplateHistory(r.Context(), a, kind, channel, locale, limit)
 	if err != nil {
 		return err
 	}
 	out := make([]templateJSON, 0, len(vs))
 	for i := range vs {
-		out = append(out, toTemplateJSON(&hub.TemplateView{PracticeTemplate: vs[i]}))
+		out = append(out, toTemplateJSON(&templating.TemplateView{PracticeTemplate: vs[i]}))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"versions": out})
 	return nil
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	vs, err := s.svc.ListTemplates(r.Context(), a)
+	vs, err := s.svc.Templates.ListTemplates(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -125,11 +126,11 @@ type previewJSON struct {
 }
 
 func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
-	var in hub.PreviewInput
+	var in templating.PreviewInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
 	}
-	pv, err := s.svc.PreviewTemplate(r.Context(), a, in)
+	pv, err := s.svc.Templates.PreviewTemplate(r.Context(), a, in)
 	if err != nil {
 		return err
 	}

@@ -48,9 +48,9 @@ const reminderMiSMS = "Kia ora {{.RecipientName}}, he whakamaumahara: {{.Practic
 // status, code, field and message an editor needs to point at the problem.
 func TestTemplateRefusals(t *testing.T) {
 	h := start(t, hubtest.SQLite)
-	svc := h.App.Service()
+	svc := h.App.Core()
 	// This practice allows 1-segment texts only.
-	if err := svc.PutSettings(context.Background(), hub.Actor{PracticeID: h.Practice.ID, ID: "test"}, hub.SettingSMS,
+	if err := svc.Settings.Put(context.Background(), hub.Actor{PracticeID: h.Practice.ID, ID: "test"}, hub.SettingSMS,
 		hub.SMSSettings{AccountSID: "AC123", AuthToken: "secret", From: "+6421000000", MaxSegments: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestPracticeTemplateUsedForNotice(t *testing.T) {
 	for _, backend := range hubtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			h := start(t, backend)
-			key, err := h.App.Service().CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "template tests")
+			key, err := h.App.Core().Directory.CreateAPIKey(context.Background(), h.Practice.ID, hub.ModeTest, "template tests")
 			if err != nil {
 				t.Fatal(err)
 			}

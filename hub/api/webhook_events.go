@@ -26,7 +26,7 @@ func (s *Server) listWebhookEvents(w http.ResponseWriter, r *http.Request, a hub
 	if err != nil {
 		return err
 	}
-	evs, err := s.svc.WebhookEvents(r.Context(), a, limit)
+	evs, err := s.svc.Hooks.Events(r.Context(), a, limit)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/identity"
 )
 
 // Cookies and limits.
@@ -37,7 +38,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request, rq *req
 	return func(w http.ResponseWriter, r *http.Request) {
 		rq, err := h.session(w, r)
 		if err != nil {
-			if r.Method == http.MethodGet && errors.Is(err, hub.ErrNoSession) && r.URL.Path != "/inbox/events" {
+			if r.Method == http.MethodGet && errors.Is(err, identity.ErrNoSession) && r.URL.Path != "/inbox/events" {
 				http.Redirect(w, r, "/inbox/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
@@ -55,7 +56,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request, rq *req
 				token = r.PostFormValue("csrf")
 			}
 			if !rq.sess.CheckCSRF(token) {
-				h.renderError(w, r, rq, hub.ErrCSRF)
+				h.renderError(w, r, rq, identity.ErrCSRF)
 				return
 			}
 		}
@@ -69,33 +70,33 @@ var errCodeDue = errors.New("inbox: a sign-in code is due")
 
 // session reads the session cookie.
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) (*request, error) {
-	c, err := r.Cookie(hub.SessionCookie)
+	c, err := r.Cookie(identity.SessionCookie)
 	if err != nil {
-		return nil, hub.ErrNoSession
+		return nil, identity.ErrNoSession
 	}
-	touch := r.Header.Get(hub.BackgroundHeader) == "" && r.URL.Path != "/inbox/events"
-	sess, st, err := h.svc.Session(r.Context(), c.Value, touch)
+	touch := r.Header.Get(identity.BackgroundHeader) == "" && r.URL.Path != "/inbox/events"
+	sess, st, err := h.svc.Identity.Session(r.Context(), c.Value, touch)
 	if err != nil {
-		if errors.Is(err, hub.ErrNoSession) {
-			h.clearCookie(w, r, hub.SessionCookie, "/")
+		if errors.Is(err, identity.ErrNoSession) {
+			h.clearCookie(w, r, identity.SessionCookie, "/")
 		}
 		return nil, err
 	}
 	if sess.MFAPending {
 		return nil, errCodeDue
 	}
-	p, err := h.svc.Store().GetPractice(r.Context(), sess.PracticeID)
+	p, err := h.svc.Directory.Practice(r.Context(), sess.PracticeID)
 	if err != nil {
 		return nil, err
 	}
-	return &request{sess: sess, staff: st, practice: p, actor: hub.StaffActor(sess, remoteIP(r))}, nil
+	return &request{sess: sess, staff: st, practice: p, actor: identity.StaffActor(sess, remoteIP(r))}, nil
 }
 
 func (h *Handler) secure(r *http.Request) bool { return r.TLS != nil || h.cfg.SecureCookies }
 
 func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{Name: hub.SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		Secure: h.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: int(hub.SessionMaxAge.Seconds())})
+	http.SetCookie(w, &http.Cookie{Name: identity.SessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: h.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: int(identity.SessionMaxAge.Seconds())})
 }
 
 func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
@@ -151,13 +152,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		h.renderLogin(w, r, http.StatusForbidden, v)
 		return nil
 	}
-	si, err := h.svc.SignIn(r.Context(), v.Email, r.PostFormValue("password"), remoteIP(r))
+	si, err := h.svc.Identity.SignIn(r.Context(), v.Email, r.PostFormValue("password"), remoteIP(r))
 	switch {
-	case errors.Is(err, hub.ErrSignInLocked):
+	case errors.Is(err, identity.ErrSignInLocked):
 		v.Error = "Too many failed sign-ins. Wait 15 minutes, then try again."
 		h.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
-	case errors.Is(err, hub.ErrSignInFailed):
+	case errors.Is(err, identity.ErrSignInFailed):
 		v.Error = "That email address and password do not match an account."
 		h.renderLogin(w, r, http.StatusUnauthorized, v)
 		return nil
@@ -181,11 +182,11 @@ type codeView struct {
 
 // pendingSession is the session waiting for a code.
 func (h *Handler) pendingSession(r *http.Request) (*hub.Session, error) {
-	c, err := r.Cookie(hub.SessionCookie)
+	c, err := r.Cookie(identity.SessionCookie)
 	if err != nil {
-		return nil, hub.ErrNoSession
+		return nil, identity.ErrNoSession
 	}
-	sess, _, err := h.svc.Session(r.Context(), c.Value, false)
+	sess, _, err := h.svc.Identity.Session(r.Context(), c.Value, false)
 	if err != nil {
 		return nil, err
 	}
@@ -211,17 +212,17 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if !sess.CheckCSRF(r.PostFormValue("csrf")) {
-		return hub.ErrCSRF
+		return identity.ErrCSRF
 	}
 	v := codeView{Next: safeNext(r.PostFormValue("next"))}
-	c, _ := r.Cookie(hub.SessionCookie)
-	si, err := h.svc.CompleteSignIn(r.Context(), c.Value, r.PostFormValue("code"), remoteIP(r))
+	c, _ := r.Cookie(identity.SessionCookie)
+	si, err := h.svc.Identity.CompleteSignIn(r.Context(), c.Value, r.PostFormValue("code"), remoteIP(r))
 	switch {
-	case errors.Is(err, hub.ErrSignInLocked):
-		h.clearCookie(w, r, hub.SessionCookie, "/")
+	case errors.Is(err, identity.ErrSignInLocked):
+		h.clearCookie(w, r, identity.SessionCookie, "/")
 		h.renderLogin(w, r, http.StatusTooManyRequests, loginView{Error: "Too many failed sign-ins. Wait 15 minutes, then try again."})
 		return nil
-	case errors.Is(err, hub.ErrSignInFailed):
+	case errors.Is(err, identity.ErrSignInFailed):
 		v.Error = "That code is not right. Check the app and try the next code."
 		h.render(w, r, nil, "code.html", http.StatusUnauthorized, pageData{Title: "Sign-in code", Page: "login",
 			CSRF: sess.CSRF, Data: v})
@@ -235,11 +236,11 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, rq *request) error {
-	c, _ := r.Cookie(hub.SessionCookie)
-	if err := h.svc.SignOut(r.Context(), c.Value, remoteIP(r)); err != nil {
+	c, _ := r.Cookie(identity.SessionCookie)
+	if err := h.svc.Identity.SignOut(r.Context(), c.Value, remoteIP(r)); err != nil {
 		return err
 	}
-	h.clearCookie(w, r, hub.SessionCookie, "/")
+	h.clearCookie(w, r, identity.SessionCookie, "/")
 	http.Redirect(w, r, "/inbox/login?signed_out=1", http.StatusSeeOther)
 	return nil
 }

@@ -59,15 +59,15 @@ func failedState(s hub.DeliveryState) bool {
 
 func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request, rq *request) error {
 	ext := r.PathValue("external_id")
-	p, err := h.svc.GetPatient(r.Context(), rq.actor, ext)
+	p, err := h.svc.Patients.GetPatient(r.Context(), rq.actor, ext)
 	if err != nil {
 		return err
 	}
-	ds, _, err := h.svc.ListDeliveries(r.Context(), rq.actor, ext, "", deliveryLimit, "")
+	ds, _, err := h.svc.Delivery.ListDeliveries(r.Context(), rq.actor, ext, "", deliveryLimit, "")
 	if err != nil {
 		return err
 	}
-	wn := newWhen(rq.practice, h.svc.Now())
+	wn := newWhen(rq.practice, h.svc.Identity.Now())
 	v := deliveriesView{PatientName: patientName(p), PatientRef: p.ExternalID, Empty: len(ds) == 0}
 	index := map[string]int{}
 	for _, d := range ds { // newest first

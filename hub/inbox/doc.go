@@ -4,7 +4,7 @@
 //
 // # Sessions
 //
-// Staff sign in with email and password (argon2id, hub.CheckPassword) and,
+// Staff sign in with email and password (argon2id, identity.CheckPassword) and,
 // when enrolled, a TOTP code (RFC 6238). The session lives in the database
 // (hub.Service.SignIn): the karere_session cookie holds a random 256-bit
 // token and the database only its SHA-256. Sessions end after 30 idle

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/identity"
 )
 
 // sessionCheckEvery is how often an open event stream checks that its
@@ -27,7 +27,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, rq *request) er
 	hd.Set("X-Accel-Buffering", "no") // nginx: pass events through at once
 	// The stream outlives the server's write timeout.
 	_ = rc.SetWriteDeadline(time.Time{})
-	ch, stop := h.svc.Subscribe(rq.sess.PracticeID)
+	ch, stop := h.svc.Events.Subscribe(rq.sess.PracticeID)
 	defer stop()
 	w.WriteHeader(http.StatusOK)
 	// retry: how long the browser waits before reconnecting.
@@ -41,7 +41,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, rq *request) er
 	defer beat.Stop()
 	check := time.NewTicker(sessionCheckEvery)
 	defer check.Stop()
-	c, _ := r.Cookie(hub.SessionCookie)
+	c, _ := r.Cookie(identity.SessionCookie)
 	for {
 		select {
 		case <-r.Context().Done():
@@ -58,7 +58,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, rq *request) er
 				return nil
 			}
 		case <-check.C:
-			if _, _, err := h.svc.Session(r.Context(), c.Value, false); err != nil {
+			if _, _, err := h.svc.Identity.Session(r.Context(), c.Value, false); err != nil {
 				return nil
 			}
 			continue

@@ -16,6 +16,7 @@ import (
 
 	"github.com/karerehub/karere/client"
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/identity"
 	"github.com/karerehub/karere/hub/pgp"
 	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
@@ -57,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Now()}
 	h := hubtest.Start(t, hubtest.Options{Backend: hubtest.Postgres, RedisDB: testenv.RedisDBInbox,
-		Before: func(a *app.App) { a.Service().SetClock(clk.Now) }})
+		Configure: func(c *app.Config) { c.Clock = clk.Now }})
 	f := &fixture{t: t, h: h, clk: clk}
 	f.staff = f.addStaff(h.Practice.ID, "sione@kowhai.example", "Sione Taufa")
 	c, err := client.New(h.URL, h.Key)
@@ -70,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) addStaff(practiceID, email, name string) *hub.Staff {
 	f.t.Helper()
-	st, err := f.h.App.Service().AddStaff(context.Background(), practiceID, email, name, staffPassword)
+	st, err := f.h.App.Core().Directory.AddStaff(context.Background(), practiceID, email, name, staffPassword)
 	if err != nil {
 		f.t.Fatalf("AddStaff: %v", err)
 	}
@@ -243,7 +244,7 @@ func (b *browser) signIn(email, password string) string {
 func (b *browser) cookie() string {
 	u, _ := url.Parse(b.base)
 	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == hub.SessionCookie {
+		if c.Name == identity.SessionCookie {
 			return c.Value
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/core"
 )
 
 // Prefix is where the inbox is mounted.
@@ -45,7 +46,7 @@ type Config struct {
 
 // Handler serves the inbox under Prefix. Mount it on "/inbox/".
 type Handler struct {
-	svc    *hub.Service
+	svc    *core.Services
 	cfg    Config
 	log    *slog.Logger
 	mux    *http.ServeMux
@@ -62,7 +63,7 @@ type Handler struct {
 func (h *Handler) Shutdown() { h.doneOnce.Do(func() { close(h.done) }) }
 
 // New returns the inbox.
-func New(svc *hub.Service, cfg Config) *Handler {
+func New(svc *core.Services, cfg Config) *Handler {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
@@ -104,7 +105,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /inbox/templates/{kind}/{channel}/{locale}", h.authed(h.templateSave))
 	h.mux.HandleFunc("GET /inbox/events", h.authed(h.events))
 	h.mux.HandleFunc("/inbox/", h.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return &hub.Error{Status: http.StatusNotFound, Code: "not_found", Message: "There is no such page."}
+		return &hub.Error{Kind: hub.KindNotFound, Code: "not_found", Message: "There is no such page."}
 	}))
 }
 
@@ -132,11 +133,39 @@ func (h *Handler) handle(fn func(w http.ResponseWriter, r *http.Request) error) 
 	}
 }
 
-// renderError shows an error page. A hub.Error keeps its status and
-// message; anything else is a 500 that says nothing of its cause.
+// statusOf is the HTTP status of a page that failed with an error of kind
+// k: the one place the inbox decides it.
+func statusOf(k hub.ErrorKind) int {
+	switch k {
+	case hub.KindInvalid:
+		return http.StatusBadRequest
+	case hub.KindUnauthorized:
+		return http.StatusUnauthorized
+	case hub.KindForbidden:
+		return http.StatusForbidden
+	case hub.KindNotFound:
+		return http.StatusNotFound
+	case hub.KindConflict:
+		return http.StatusConflict
+	case hub.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case hub.KindUnsupported:
+		return http.StatusUnsupportedMediaType
+	case hub.KindUnprocessable:
+		return http.StatusUnprocessableEntity
+	case hub.KindRateLimited:
+		return http.StatusTooManyRequests
+	case hub.KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// renderError shows an error page. A hub.Error keeps its kind's status
+// and its message; anything else is a 500 that says nothing of its cause.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, rq *request, err error) {
 	e := hub.AsError(err)
-	if e.Status >= 500 {
+	if statusOf(e.Kind) >= 500 {
 		h.log.Error("inbox request failed", "path", r.URL.Path, "err", err)
 	}
 	var mbe *http.MaxBytesError
@@ -147,8 +176,9 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, rq *reques
 	if e.Code == "not_found" && msg == "" {
 		msg = "Not found."
 	}
-	h.render(w, r, rq, "error.html", e.Status, pageData{Title: http.StatusText(e.Status), Data: errorView{
-		Status: e.Status, Code: e.Code, Message: msg}})
+	status := statusOf(e.Kind)
+	h.render(w, r, rq, "error.html", status, pageData{Title: http.StatusText(status), Data: errorView{
+		Status: status, Code: e.Code, Message: msg}})
 }
 
 type errorView struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/identity"
 	"github.com/karerehub/karere/hub/inbox"
 	"github.com/karerehub/karere/internal/hubtest"
 )
@@ -52,7 +53,7 @@ func TestSignIn(t *testing.T) {
 	wantRedirect(t, "sign in", p, "/inbox/threads")
 	var setCookie string
 	for _, c := range p.header.Values("Set-Cookie") {
-		if strings.HasPrefix(c, hub.SessionCookie+"=") {
+		if strings.HasPrefix(c, identity.SessionCookie+"=") {
 			setCookie = c
 		}
 	}
@@ -77,7 +78,7 @@ func TestSignIn(t *testing.T) {
 	if _, err := f.h.App.Store().GetSession(context.Background(), []byte(token)); err == nil {
 		t.Errorf("the session is stored under its plain token")
 	}
-	if _, err := f.h.App.Store().GetSession(context.Background(), hub.HashSessionToken(token)); err != nil {
+	if _, err := f.h.App.Store().GetSession(context.Background(), identity.HashSessionToken(token)); err != nil {
 		t.Errorf("the session is not stored under the token's SHA-256: %v", err)
 	}
 	// A redirect target outside the inbox is ignored.
@@ -104,7 +105,7 @@ func TestSecureCookie(t *testing.T) {
 		t.Fatalf("sign in over TLS: %d\n%s", rec.Code, rec.Body)
 	}
 	c := rec.Header().Values("Set-Cookie")
-	if !strings.Contains(strings.Join(c, "\n"), hub.SessionCookie+"=") || !strings.Contains(strings.Join(c, "\n"), "Secure") {
+	if !strings.Contains(strings.Join(c, "\n"), identity.SessionCookie+"=") || !strings.Contains(strings.Join(c, "\n"), "Secure") {
 		t.Errorf("cookies over TLS: %q, want a Secure session cookie", c)
 	}
 }
@@ -138,8 +139,8 @@ func TestSessionExpiry(t *testing.T) {
 		}
 		// The page's own background refreshes do not.
 		f.clk.Advance(20 * time.Minute)
-		wantStatus(t, "background refresh", b.get("/inbox/threads", hub.BackgroundHeader, "1"), http.StatusOK)
-		wantStatus(t, "background API poll", b.get("/v1/threads", hub.BackgroundHeader, "1"), http.StatusOK)
+		wantStatus(t, "background refresh", b.get("/inbox/threads", identity.BackgroundHeader, "1"), http.StatusOK)
+		wantStatus(t, "background API poll", b.get("/v1/threads", identity.BackgroundHeader, "1"), http.StatusOK)
 		f.clk.Advance(11 * time.Minute)
 		wantRedirect(t, "page after 31 idle minutes", b.get("/inbox/threads"), "/inbox/login")
 		if got := api(b); got != http.StatusUnauthorized {
@@ -228,7 +229,7 @@ func errorCode(body string) string {
 func TestLockout(t *testing.T) {
 	f := newFixture(t)
 	b := newBrowser(t, f.h.URL)
-	for i := 0; i < hub.LoginMaxFailures; i++ {
+	for i := 0; i < identity.LoginMaxFailures; i++ {
 		wantStatus(t, "wrong password", b.trySignIn(f.staff.Email, wrongPassword), http.StatusUnauthorized)
 	}
 	// Locked: even the right password is refused, with a message that
@@ -239,7 +240,7 @@ func TestLockout(t *testing.T) {
 		t.Errorf("lock page lacks the lock message:\n%s", p.body)
 	}
 	// An unknown email locks the same way: the lock reveals nothing.
-	for i := 0; i < hub.LoginMaxFailures; i++ {
+	for i := 0; i < identity.LoginMaxFailures; i++ {
 		b.trySignIn("ghost@kowhai.example", wrongPassword)
 	}
 	p2 := b.trySignIn("ghost@kowhai.example", wrongPassword)
@@ -248,19 +249,19 @@ func TestLockout(t *testing.T) {
 		t.Errorf("unknown email lock page differs:\n%s", p2.body)
 	}
 	// The lock ends after 15 minutes.
-	f.clk.Advance(hub.LoginLockout + time.Second)
+	f.clk.Advance(identity.LoginLockout + time.Second)
 	b.signIn(f.staff.Email, staffPassword)
 
 	// Per address: many accounts tried from one address lock the address,
 	// so another staff member there waits too.
 	other := f.addStaff(f.h.Practice.ID, "priya@kowhai.example", "Priya Patel")
 	b3 := newBrowser(t, f.h.URL)
-	for i := 0; i < hub.LoginMaxFailuresPerAddress; i++ {
+	for i := 0; i < identity.LoginMaxFailuresPerAddress; i++ {
 		b3.trySignIn("guess"+string(rune('a'+i))+"@kowhai.example", wrongPassword)
 	}
 	p = b3.trySignIn(other.Email, staffPassword)
 	wantStatus(t, "another account from a locked address", p, http.StatusTooManyRequests)
-	f.clk.Advance(hub.LoginLockout + time.Second)
+	f.clk.Advance(identity.LoginLockout + time.Second)
 	b3.signIn(other.Email, staffPassword)
 }
 
@@ -277,11 +278,11 @@ func TestSignOut(t *testing.T) {
 	// The old cookie, replayed, is refused: the session is gone server-side.
 	replay := newBrowser(t, f.h.URL)
 	u, _ := url.Parse(f.h.URL)
-	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: hub.SessionCookie, Value: old, Path: "/"}})
+	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: identity.SessionCookie, Value: old, Path: "/"}})
 	wantRedirect(t, "page with the old cookie", replay.get("/inbox/threads"), "/inbox/login")
-	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: hub.SessionCookie, Value: old, Path: "/"}})
+	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: identity.SessionCookie, Value: old, Path: "/"}})
 	wantStatus(t, "API with the old cookie", replay.get("/v1/threads"), http.StatusUnauthorized)
-	if _, err := f.h.App.Store().GetSession(context.Background(), hub.HashSessionToken(old)); err == nil {
+	if _, err := f.h.App.Store().GetSession(context.Background(), identity.HashSessionToken(old)); err == nil {
 		t.Errorf("the session row survived sign-out")
 	}
 }
@@ -445,7 +446,7 @@ func TestEvents(t *testing.T) {
 // Service) to check the keep-alive comments and the end on disconnect.
 func TestEventsHeartbeat(t *testing.T) {
 	f := newFixture(t)
-	h := inbox.New(f.h.App.Service(), inbox.Config{Heartbeat: 50 * time.Millisecond})
+	h := inbox.New(f.h.App.Core(), inbox.Config{Heartbeat: 50 * time.Millisecond})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	defer h.Shutdown()
@@ -501,7 +502,7 @@ func TestTwoStepSignIn(t *testing.T) {
 	// A wrong code does not turn it on.
 	wantStatus(t, "confirm wrong", b.post("/inbox/account/two-step/confirm", url.Values{"csrf": {token}, "code": {"000000"}}),
 		http.StatusBadRequest)
-	code := hub.TOTPCode(secret, f.clk.Now())
+	code := identity.TOTPCode(secret, f.clk.Now())
 	wantRedirect(t, "confirm", b.post("/inbox/account/two-step/confirm", url.Values{"csrf": {token}, "code": {code}}),
 		"/inbox/account/two-step?done=on")
 
@@ -518,7 +519,7 @@ func TestTwoStepSignIn(t *testing.T) {
 	wantStatus(t, "replayed code", b2.post("/inbox/login/code", url.Values{"csrf": {form.csrf(t)}, "code": {code}}),
 		http.StatusUnauthorized)
 	f.clk.Advance(30 * time.Second)
-	next := hub.TOTPCode(secret, f.clk.Now())
+	next := identity.TOTPCode(secret, f.clk.Now())
 	wantRedirect(t, "code step", b2.post("/inbox/login/code", url.Values{"csrf": {form.csrf(t)}, "code": {next}}),
 		"/inbox/threads")
 	if b2.cookie() == pending {

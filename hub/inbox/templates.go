@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/templating"
 	"github.com/karerehub/karere/templates"
 )
 
@@ -31,7 +32,7 @@ func templateURL(kind, channel, locale string) string {
 }
 
 func (h *Handler) templatesPage(w http.ResponseWriter, r *http.Request, rq *request) error {
-	vs, err := h.svc.ListTemplates(r.Context(), rq.actor)
+	vs, err := h.svc.Templates.ListTemplates(r.Context(), rq.actor)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ type previewView struct {
 
 func (h *Handler) templateEdit(w http.ResponseWriter, r *http.Request, rq *request) error {
 	kind, channel, locale := r.PathValue("kind"), r.PathValue("channel"), r.PathValue("locale")
-	t, err := h.svc.GetTemplate(r.Context(), rq.actor, kind, channel, locale)
+	t, err := h.svc.Templates.GetTemplate(r.Context(), rq.actor, kind, channel, locale)
 	if err != nil {
 		return err
 	}
@@ -74,12 +75,12 @@ func (h *Handler) templateEdit(w http.ResponseWriter, r *http.Request, rq *reque
 		Version: t.Version, Default: t.Default, Subject: t.Subject, Body: t.Body, HTML: t.HTML,
 		Action: templateURL(t.Kind, t.Channel, t.Locale)}
 	v.Saved, _ = strconv.Atoi(r.URL.Query().Get("saved"))
-	return h.renderTemplateEdit(w, r, rq, http.StatusOK, v, hub.PreviewInput{Kind: t.Kind, Channel: t.Channel, Locale: t.Locale})
+	return h.renderTemplateEdit(w, r, rq, http.StatusOK, v, templating.PreviewInput{Kind: t.Kind, Channel: t.Channel, Locale: t.Locale})
 }
 
-func (h *Handler) renderTemplateEdit(w http.ResponseWriter, r *http.Request, rq *request, status int, v templateEditView, in hub.PreviewInput) error {
+func (h *Handler) renderTemplateEdit(w http.ResponseWriter, r *http.Request, rq *request, status int, v templateEditView, in templating.PreviewInput) error {
 	v.Fields = templates.Fields()
-	if pv, err := h.svc.PreviewTemplate(r.Context(), rq.actor, in); err == nil {
+	if pv, err := h.svc.Templates.PreviewTemplate(r.Context(), rq.actor, in); err == nil {
 		v.Preview = &previewView{Rendered: pv.Rendered.Text, Subject: pv.Rendered.Subject, MaxSegments: pv.MaxSegments}
 		if pv.SMS != nil {
 			v.Preview.Segments, v.Preview.Encoding = pv.SMS.Segments, pv.SMS.Encoding
@@ -94,13 +95,13 @@ func (h *Handler) renderTemplateEdit(w http.ResponseWriter, r *http.Request, rq 
 
 func (h *Handler) templateSave(w http.ResponseWriter, r *http.Request, rq *request) error {
 	kind, channel, locale := r.PathValue("kind"), r.PathValue("channel"), r.PathValue("locale")
-	in := hub.TemplateInput{Subject: r.PostFormValue("subject"), Body: r.PostFormValue("body"), HTML: r.PostFormValue("html")}
-	t, err := h.svc.PutTemplate(r.Context(), rq.actor, kind, channel, locale, in)
+	in := templating.TemplateInput{Subject: r.PostFormValue("subject"), Body: r.PostFormValue("body"), HTML: r.PostFormValue("html")}
+	t, err := h.svc.Templates.PutTemplate(r.Context(), rq.actor, kind, channel, locale, in)
 	var he *hub.Error
-	if errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusNotFound {
+	if errors.As(err, &he) && statusOf(he.Kind) < 500 && he.Kind != hub.KindNotFound {
 		v := templateEditView{Kind: kind, Channel: channel, Locale: locale, Email: channel == hub.ChannelEmail,
 			Subject: in.Subject, Body: in.Body, HTML: in.HTML, Error: he.Message, Action: templateURL(kind, channel, locale)}
-		return h.renderTemplateEdit(w, r, rq, he.Status, v, hub.PreviewInput{Kind: kind, Channel: channel, Locale: locale})
+		return h.renderTemplateEdit(w, r, rq, statusOf(he.Kind), v, templating.PreviewInput{Kind: kind, Channel: channel, Locale: locale})
 	}
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/messaging"
 	"github.com/karerehub/karere/hub/pgp"
 )
 
@@ -65,7 +66,7 @@ func patientName(p *hub.Patient) string {
 
 // staffNames maps the practice's staff ids to names.
 func (h *Handler) staffNames(ctx context.Context, rq *request) ([]hub.Staff, map[string]string, error) {
-	staff, _, err := h.svc.ListStaff(ctx, rq.actor)
+	staff, _, err := h.svc.Messaging.ListStaff(ctx, rq.actor)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,7 +94,7 @@ func (h *Handler) threads(w http.ResponseWriter, r *http.Request, rq *request) e
 	default:
 		return hub.Invalid("filter", "invalid_filter", "Unknown filter.")
 	}
-	ts, ps, err := h.svc.ListThreads(r.Context(), rq.actor, "", f)
+	ts, ps, err := h.svc.Messaging.ListThreads(r.Context(), rq.actor, "", f)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (h *Handler) threads(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
-	wn := newWhen(rq.practice, h.svc.Now())
+	wn := newWhen(rq.practice, h.svc.Identity.Now())
 	v := threadsView{Filter: filter, Truncate: len(ts) >= listLimit}
 	for _, fl := range filters {
 		u := "/inbox/threads"
@@ -113,7 +114,7 @@ func (h *Handler) threads(w http.ResponseWriter, r *http.Request, rq *request) e
 	for _, t := range ts {
 		row := threadRow{ID: t.ID, PatientName: patientName(ps[t.PatientID]), Category: t.Category, Status: t.Status,
 			Last: wn.stamp(t.LastActivity), Unread: t.StaffUnread, AssignedName: names[t.AssignedTo],
-			Mine: t.AssignedTo == rq.staff.ID, Waiting: t.Status == hub.ThreadOpen && t.LastSender == hub.SenderPatient}
+			Mine: t.AssignedTo == rq.staff.ID, Waiting: t.Status == hub.ThreadOpen && t.LastSender == messaging.SenderPatient}
 		if p := ps[t.PatientID]; p != nil {
 			row.PatientRef = p.ExternalID
 		}
@@ -197,16 +198,16 @@ type threadView struct {
 
 func (h *Handler) thread(w http.ResponseWriter, r *http.Request, rq *request) error {
 	id := r.PathValue("id")
-	t, p, err := h.svc.GetThread(r.Context(), rq.actor, id)
+	t, p, err := h.svc.Messaging.GetThread(r.Context(), rq.actor, id)
 	if err != nil {
 		return err
 	}
-	_, ms, err := h.svc.ListMessages(r.Context(), rq.actor, t.ID, "", 500)
+	_, ms, err := h.svc.Messaging.ListMessages(r.Context(), rq.actor, t.ID, "", 500)
 	if err != nil {
 		return err
 	}
 	if t.StaffUnread > 0 {
-		if _, err := h.svc.MarkThreadRead(r.Context(), rq.actor, t.ID, hub.SenderStaff); err != nil {
+		if _, err := h.svc.Messaging.MarkThreadRead(r.Context(), rq.actor, t.ID, messaging.SenderStaff); err != nil {
 			return err
 		}
 	}
@@ -214,12 +215,12 @@ func (h *Handler) thread(w http.ResponseWriter, r *http.Request, rq *request) er
 	if err != nil {
 		return err
 	}
-	wn := newWhen(rq.practice, h.svc.Now())
+	wn := newWhen(rq.practice, h.svc.Identity.Now())
 	v := threadView{ID: t.ID, PatientName: patientName(p), Category: t.Category, Status: t.Status,
 		Open: t.Status == hub.ThreadOpen, AssignedTo: t.AssignedTo, Assigned: names[t.AssignedTo], Created: wn.stamp(t.Created)}
 	if p != nil {
 		v.PatientRef = p.ExternalID
-		if ks, err := h.svc.Keys(r.Context(), rq.actor, hub.KeyOwner{Kind: hub.OwnerPatient, Ref: p.ExternalID}); err == nil && ks[0].Superseded == nil {
+		if ks, err := h.svc.Messaging.Keys(r.Context(), rq.actor, messaging.KeyOwner{Kind: hub.OwnerPatient, Ref: p.ExternalID}); err == nil && ks[0].Superseded == nil {
 			v.KeyFingerprint = groupFingerprint(ks[0].Fingerprint)
 		}
 	}
@@ -230,9 +231,9 @@ func (h *Handler) thread(w http.ResponseWriter, r *http.Request, rq *request) er
 		row := messageRow{ID: m.ID, Via: m.Via, ArrivedUnencrypted: m.ArrivedUnencrypted, At: wn.stamp(m.Created),
 			Armored: string(pgp.Armor(m.Ciphertext))}
 		switch m.SenderKind {
-		case hub.SenderPatient:
-			row.Sender, row.SenderName, row.FromPatient = hub.SenderPatient, v.PatientName, true
-		case hub.SenderStaff:
+		case messaging.SenderPatient:
+			row.Sender, row.SenderName, row.FromPatient = messaging.SenderPatient, v.PatientName, true
+		case messaging.SenderStaff:
 			row.Sender, row.SenderName = "staff:"+m.SenderID, names[m.SenderID]
 			if row.SenderName == "" {
 				row.SenderName = "Practice staff"
@@ -253,7 +254,7 @@ func (h *Handler) assign(w http.ResponseWriter, r *http.Request, rq *request) er
 	if to == "me" {
 		to = rq.staff.ID
 	}
-	t, err := h.svc.UpdateThread(r.Context(), rq.actor, r.PathValue("id"), hub.ThreadPatch{AssignedTo: &to})
+	t, _, err := h.svc.Messaging.UpdateThread(r.Context(), rq.actor, r.PathValue("id"), messaging.ThreadPatch{AssignedTo: &to})
 	if err != nil {
 		return err
 	}
@@ -263,7 +264,7 @@ func (h *Handler) assign(w http.ResponseWriter, r *http.Request, rq *request) er
 
 func (h *Handler) setStatus(w http.ResponseWriter, r *http.Request, rq *request) error {
 	st := r.PostFormValue("status")
-	t, err := h.svc.UpdateThread(r.Context(), rq.actor, r.PathValue("id"), hub.ThreadPatch{Status: &st})
+	t, _, err := h.svc.Messaging.UpdateThread(r.Context(), rq.actor, r.PathValue("id"), messaging.ThreadPatch{Status: &st})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ type twoStepView struct {
 }
 
 func (h *Handler) renderTwoStep(w http.ResponseWriter, r *http.Request, rq *request, status int, v twoStepView) error {
-	on, err := h.svc.TOTPEnabled(r.Context(), rq.sess.PracticeID, rq.staff.ID)
+	on, err := h.svc.Identity.TOTPEnabled(r.Context(), rq.sess.PracticeID, rq.staff.ID)
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, rq *request) e
 // twoStepBegin shows a new secret once (it is rendered, not redirected
 // to, so it never sits in a URL or the history).
 func (h *Handler) twoStepBegin(w http.ResponseWriter, r *http.Request, rq *request) error {
-	e, err := h.svc.BeginTOTP(r.Context(), rq.actor)
+	e, err := h.svc.Identity.BeginTOTP(r.Context(), rq.actor)
 	if err != nil {
 		return err
 	}
@@ -55,9 +55,9 @@ func (h *Handler) twoStepBegin(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (h *Handler) twoStepConfirm(w http.ResponseWriter, r *http.Request, rq *request) error {
-	err := h.svc.ConfirmTOTP(r.Context(), rq.actor, r.PostFormValue("code"))
+	err := h.svc.Identity.ConfirmTOTP(r.Context(), rq.actor, r.PostFormValue("code"))
 	var he *hub.Error
-	if errors.As(err, &he) && he.Status == http.StatusBadRequest {
+	if errors.As(err, &he) && he.Kind == hub.KindInvalid {
 		return h.renderTwoStep(w, r, rq, http.StatusBadRequest, twoStepView{Error: he.Message, Confirming: true})
 	}
 	if err != nil {
@@ -68,9 +68,9 @@ func (h *Handler) twoStepConfirm(w http.ResponseWriter, r *http.Request, rq *req
 }
 
 func (h *Handler) twoStepDisable(w http.ResponseWriter, r *http.Request, rq *request) error {
-	err := h.svc.DisableTOTP(r.Context(), rq.actor, r.PostFormValue("code"))
+	err := h.svc.Identity.DisableTOTP(r.Context(), rq.actor, r.PostFormValue("code"))
 	var he *hub.Error
-	if errors.As(err, &he) && he.Status == http.StatusBadRequest {
+	if errors.As(err, &he) && he.Kind == hub.KindInvalid {
 		return h.renderTwoStep(w, r, rq, http.StatusBadRequest, twoStepView{Error: he.Message})
 	}
 	if err != nil {

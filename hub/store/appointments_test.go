@@ -9,7 +9,7 @@ import (
 	"github.com/karerehub/karere/hub/store"
 )
 
-func mustAppointment(t *testing.T, s hub.Store, practiceID, patientID, ext string, start time.Time) *hub.Appointment {
+func mustAppointment(t *testing.T, s *store.Store, practiceID, patientID, ext string, start time.Time) *hub.Appointment {
 	t.Helper()
 	a := &hub.Appointment{PracticeID: practiceID, ExternalID: ext, PatientID: patientID, Start: start, DurationMinutes: 15,
 		Clinician: "Dr Aroha Smith", Location: "Kōwhai Health, Room 2", Status: hub.AppointmentBooked, Version: 1,

@@ -168,7 +168,7 @@ func TestListDeliveriesLimit(t *testing.T) {
 		ctx := t.Context()
 		pr := mustPractice(t, s, "Kauri Health")
 		n := mustNotice(t, s, mustPatient(t, s, pr.ID, "A"))
-		err := s.Tx(ctx, func(tx hub.Store) error {
+		err := s.Tx(ctx, func(tx *store.Store) error {
 			for range store.MaxLimit + 1 {
 				mustDelivery(t, tx, n, hub.ChannelSMS, ts(0))
 			}

@@ -9,7 +9,7 @@ import (
 	"github.com/karerehub/karere/hub/store"
 )
 
-func mustKey(t *testing.T, s hub.Store, practiceID, ownerKind, ownerID, fingerprint string, created time.Time) *hub.Key {
+func mustKey(t *testing.T, s *store.Store, practiceID, ownerKind, ownerID, fingerprint string, created time.Time) *hub.Key {
 	t.Helper()
 	k := &hub.Key{PracticeID: practiceID, OwnerKind: ownerKind, OwnerID: ownerID, Fingerprint: fingerprint,
 		Algorithm: "ed25519", Armored: []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n" + fingerprint), Created: created}
@@ -19,7 +19,7 @@ func mustKey(t *testing.T, s hub.Store, practiceID, ownerKind, ownerID, fingerpr
 	return k
 }
 
-func mustThread(t *testing.T, s hub.Store, th *hub.Thread) *hub.Thread {
+func mustThread(t *testing.T, s *store.Store, th *hub.Thread) *hub.Thread {
 	t.Helper()
 	if err := s.CreateThread(t.Context(), th); err != nil {
 		t.Fatalf("CreateThread: %v", err)
@@ -136,7 +136,7 @@ func TestAddKeyInTx(t *testing.T) {
 		k1 := mustKey(t, s, p.ID, hub.OwnerStaff, "stf_1", "AAAA", ts(0))
 		errBoom := errors.New("boom")
 
-		err := s.Tx(ctx, func(tx hub.Store) error {
+		err := s.Tx(ctx, func(tx *store.Store) error {
 			k := &hub.Key{PracticeID: p.ID, OwnerKind: hub.OwnerStaff, OwnerID: "stf_1", Fingerprint: "BBBB", Created: ts(time.Hour)}
 			if err := tx.AddKey(ctx, k); err != nil {
 				return err
@@ -154,7 +154,7 @@ func TestAddKeyInTx(t *testing.T) {
 		wantEqual(t, "keys after rollback", keys, []hub.Key{*k1})
 
 		var k2 *hub.Key
-		err = s.Tx(ctx, func(tx hub.Store) error {
+		err = s.Tx(ctx, func(tx *store.Store) error {
 			k2 = &hub.Key{PracticeID: p.ID, OwnerKind: hub.OwnerStaff, OwnerID: "stf_1", Fingerprint: "BBBB", Created: ts(time.Hour)}
 			return tx.AddKey(ctx, k2)
 		})

@@ -30,7 +30,7 @@ func Example() {
 	}
 
 	p := &hub.Practice{Name: "Kauri Health", TimeZone: "Pacific/Auckland"}
-	err = s.Tx(ctx, func(tx hub.Store) error {
+	err = s.Tx(ctx, func(tx *store.Store) error {
 		if err := tx.CreatePractice(ctx, p); err != nil {
 			return err
 		}

@@ -66,7 +66,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 		for i := range calls {
 			wg.Go(func() {
 				<-start
-				errs[i] = s.Tx(ctx, func(tx hub.Store) error {
+				errs[i] = s.Tx(ctx, func(tx *store.Store) error {
 					r, err := tx.ClaimIdempotencyKey(ctx, p.ID, "same-key", []byte("hash"))
 					if err != nil {
 						return err

@@ -16,7 +16,7 @@ import (
 // key per owner is current (a unique index): a concurrent AddKey for the
 // same owner in PostgreSQL fails with hub.ErrConflict rather than leave two.
 func (s *Store) AddKey(ctx context.Context, k *hub.Key) error {
-	return s.Tx(ctx, func(tx hub.Store) error { return tx.(*Store).addKey(ctx, k) })
+	return s.InTx(ctx, func(ctx context.Context) error { return s.addKey(ctx, k) })
 }
 
 func (s *Store) addKey(ctx context.Context, k *hub.Key) error {

@@ -10,7 +10,7 @@ import (
 	"github.com/karerehub/karere/hub/store"
 )
 
-func sessionStaff(t *testing.T, s hub.Store, practiceID, email string) *hub.Staff {
+func sessionStaff(t *testing.T, s *store.Store, practiceID, email string) *hub.Staff {
 	t.Helper()
 	st := &hub.Staff{PracticeID: practiceID, Email: email, Name: "Sione Taufa", PasswordHash: "x", Created: ts(0)}
 	if err := s.CreateStaff(t.Context(), st); err != nil {

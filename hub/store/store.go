@@ -20,17 +20,23 @@ const (
 	MaxLimit = 500
 )
 
-// Store is the SQL hub.Store. A Store made by Open is safe for concurrent
-// use; the Store that Tx passes to its function is bound to the
-// transaction and lives only while the function runs.
+// Store is the SQL store: it satisfies every subdomain's store port
+// (internal/app checks each at compile time). A Store made by Open is safe
+// for concurrent use. A transaction travels in a context (InTx): every
+// method called with that context runs in it. The Store that Tx passes to
+// its function is bound to the transaction and lives only while the
+// function runs.
 type Store struct {
 	db *sql.DB
 	d  dialect
-	q  querier // db, or tx when bound to a transaction
-	tx *sql.Tx
+	tx *sql.Tx // set on a Store bound to a transaction (Tx)
 }
 
-var _ hub.Store = (*Store)(nil)
+var _ hub.Transactor = (*Store)(nil)
+
+// txKey finds a Store's transaction in a context; the db pointer keeps two
+// stores (two databases) apart.
+type txKey struct{ db *sql.DB }
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
@@ -58,7 +64,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name, err)
 	}
-	return &Store{db: db, d: d, q: db}, nil
+	return &Store{db: db, d: d}, nil
 }
 
 // Close closes the database. It does nothing on a transaction's Store.
@@ -80,29 +86,33 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.d.wrap("ping", s.db.PingContext(ctx))
 }
 
-// Tx runs fn in one transaction: it commits when fn returns nil and rolls
-// back when fn returns an error or panics. On a Store already bound to a
-// transaction, fn runs in that transaction.
+// InTx runs fn in one transaction carried by the context it passes: every
+// method called with that context (or one derived from it) runs in the
+// transaction. It commits when fn returns nil and rolls back when fn
+// returns an error or panics. With a context that carries a transaction
+// already, fn runs in that transaction (the outermost call commits).
 //
-// In SQLite, transactions begin IMMEDIATE: a second writer waits at Tx
+// In SQLite, transactions begin IMMEDIATE: a second writer waits at InTx
 // until the first commits. In PostgreSQL a statement that fails (a
 // conflict, say) aborts the transaction; return its error.
-func (s *Store) Tx(ctx context.Context, fn func(tx hub.Store) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if s.tx != nil {
-		return fn(s)
+		return fn(context.WithValue(ctx, txKey{s.db}, s.tx))
+	}
+	if _, ok := ctx.Value(txKey{s.db}).(*sql.Tx); ok {
+		return fn(ctx)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.d.wrap("begin", err)
 	}
-	ts := &Store{db: s.db, d: s.d, q: tx, tx: tx}
 	committed := false
 	defer func() {
 		if !committed {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(ts); err != nil {
+	if err := fn(context.WithValue(ctx, txKey{s.db}, tx)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -113,16 +123,36 @@ func (s *Store) Tx(ctx context.Context, fn func(tx hub.Store) error) (err error)
 	return nil
 }
 
+// Tx runs fn in one transaction, as InTx does, with a Store bound to it.
+func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		tx := ctx.Value(txKey{s.db}).(*sql.Tx)
+		return fn(&Store{db: s.db, d: s.d, tx: tx})
+	})
+}
+
+// conn is what a statement runs on: the Store's own transaction, the one
+// ctx carries, or the pool.
+func (s *Store) conn(ctx context.Context) querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	if tx, ok := ctx.Value(txKey{s.db}).(*sql.Tx); ok {
+		return tx
+	}
+	return s.db
+}
+
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.q.ExecContext(ctx, s.d.rebind(query), args...)
+	return s.conn(ctx).ExecContext(ctx, s.d.rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.q.QueryContext(ctx, s.d.rebind(query), args...)
+	return s.conn(ctx).QueryContext(ctx, s.d.rebind(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.q.QueryRowContext(ctx, s.d.rebind(query), args...)
+	return s.conn(ctx).QueryRowContext(ctx, s.d.rebind(query), args...)
 }
 
 // execOne runs a statement that must change exactly one row; none is

@@ -59,7 +59,7 @@ func us(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func usPtr(t time.Time) *time.Time { u := us(t); return &u }
 
-func mustPractice(t *testing.T, s hub.Store, name string) *hub.Practice {
+func mustPractice(t *testing.T, s *store.Store, name string) *hub.Practice {
 	t.Helper()
 	p := &hub.Practice{Name: name, TimeZone: "Pacific/Auckland", Phone: "+6491234567", Created: ts(0)}
 	if err := s.CreatePractice(t.Context(), p); err != nil {
@@ -68,7 +68,7 @@ func mustPractice(t *testing.T, s hub.Store, name string) *hub.Practice {
 	return p
 }
 
-func mustPatient(t *testing.T, s hub.Store, practiceID, externalID string) *hub.Patient {
+func mustPatient(t *testing.T, s *store.Store, practiceID, externalID string) *hub.Patient {
 	t.Helper()
 	p := &hub.Patient{
 		PracticeID: practiceID, ExternalID: externalID, GivenName: "Aroha", FamilyName: "Ngata",
@@ -81,7 +81,7 @@ func mustPatient(t *testing.T, s hub.Store, practiceID, externalID string) *hub.
 	return p
 }
 
-func mustNotice(t *testing.T, s hub.Store, pat *hub.Patient) *hub.Notice {
+func mustNotice(t *testing.T, s *store.Store, pat *hub.Patient) *hub.Notice {
 	t.Helper()
 	n := &hub.Notice{PracticeID: pat.PracticeID, PatientID: pat.ID, Kind: "result", Text: "Your results are in.",
 		Channels: []string{hub.ChannelPortal, hub.ChannelSMS}, Mode: hub.ModeLive, Created: ts(0)}
@@ -91,7 +91,7 @@ func mustNotice(t *testing.T, s hub.Store, pat *hub.Patient) *hub.Notice {
 	return n
 }
 
-func mustDelivery(t *testing.T, s hub.Store, n *hub.Notice, channel string, updated time.Time) *hub.Delivery {
+func mustDelivery(t *testing.T, s *store.Store, n *hub.Notice, channel string, updated time.Time) *hub.Delivery {
 	t.Helper()
 	d := &hub.Delivery{PracticeID: n.PracticeID, PatientID: n.PatientID, NoticeID: n.ID, Channel: channel,
 		Kind: n.Kind, Mode: n.Mode, State: hub.StatePending, Created: updated, Updated: updated}

@@ -35,8 +35,7 @@ func (s *Store) PutTemplate(ctx context.Context, t *hub.PracticeTemplate) error 
 	}
 	t.ID = orNewID(t.ID, hub.PrefixTemplate)
 	t.Created = orNow(t.Created)
-	return s.Tx(ctx, func(tx hub.Store) error {
-		ts := tx.(*Store)
+	return s.Tx(ctx, func(ts *Store) error {
 		var err error
 		for range putTemplateAttempts {
 			if err = ts.insertNextTemplate(ctx, t); !s.d.isUnique(err) {

@@ -10,7 +10,7 @@ import (
 	"github.com/karerehub/karere/hub/store"
 )
 
-func mustTemplate(t *testing.T, s hub.Store, practiceID, kind, channel, locale, body string) *hub.PracticeTemplate {
+func mustTemplate(t *testing.T, s *store.Store, practiceID, kind, channel, locale, body string) *hub.PracticeTemplate {
 	t.Helper()
 	tp := &hub.PracticeTemplate{PracticeID: practiceID, Kind: kind, Channel: channel, Locale: locale,
 		Body: body, Created: ts(0), CreatedBy: "key:test"}
@@ -93,9 +93,9 @@ func TestPutTemplateConcurrent(t *testing.T) {
 				defer wg.Done()
 				tp := &hub.PracticeTemplate{PracticeID: pr.ID, Kind: "notice", Channel: "sms", Locale: "en-NZ",
 					Body: fmt.Sprintf("wording %d {{.Text}}", i)}
-				put := func(st hub.Store) error { return st.PutTemplate(ctx, tp) }
+				put := func(st *store.Store) error { return st.PutTemplate(ctx, tp) }
 				if i%2 == 0 { // half join a transaction that writes something else first
-					errs[i] = s.Tx(ctx, func(tx hub.Store) error {
+					errs[i] = s.Tx(ctx, func(tx *store.Store) error {
 						if err := tx.AddAudit(ctx, &hub.AuditEvent{ID: hub.NewID(hub.PrefixAudit), PracticeID: pr.ID,
 							Actor: "test", Action: "template.put", At: ts(0)}); err != nil {
 							return err
@@ -134,7 +134,7 @@ func TestPutTemplateRolledBack(t *testing.T) {
 		ctx := t.Context()
 		pr := mustPractice(t, s, "Kauri Health")
 		boom := fmt.Errorf("boom")
-		err := s.Tx(ctx, func(tx hub.Store) error {
+		err := s.Tx(ctx, func(tx *store.Store) error {
 			mustTemplate(t, tx, pr.ID, "notice", "portal", "en-NZ", "{{.Text}}")
 			return boom
 		})

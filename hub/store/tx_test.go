@@ -12,19 +12,19 @@ func TestTx(t *testing.T) {
 	errBoom := errors.New("boom")
 	tests := []struct {
 		name       string
-		fn         func(tx hub.Store, p *hub.Practice) error
+		fn         func(tx *store.Store, p *hub.Practice) error
 		wantErr    error
 		wantPanic  bool
 		wantStored bool
 	}{
 		{
 			name:       "commit",
-			fn:         func(tx hub.Store, p *hub.Practice) error { return tx.CreatePractice(t.Context(), p) },
+			fn:         func(tx *store.Store, p *hub.Practice) error { return tx.CreatePractice(t.Context(), p) },
 			wantStored: true,
 		},
 		{
 			name: "rollback on error",
-			fn: func(tx hub.Store, p *hub.Practice) error {
+			fn: func(tx *store.Store, p *hub.Practice) error {
 				if err := tx.CreatePractice(t.Context(), p); err != nil {
 					return err
 				}
@@ -34,7 +34,7 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name: "rollback on panic",
-			fn: func(tx hub.Store, p *hub.Practice) error {
+			fn: func(tx *store.Store, p *hub.Practice) error {
 				if err := tx.CreatePractice(t.Context(), p); err != nil {
 					return err
 				}
@@ -44,8 +44,8 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name: "nested runs in the same transaction",
-			fn: func(tx hub.Store, p *hub.Practice) error {
-				err := tx.Tx(t.Context(), func(inner hub.Store) error {
+			fn: func(tx *store.Store, p *hub.Practice) error {
+				err := tx.Tx(t.Context(), func(inner *store.Store) error {
 					return inner.CreatePractice(t.Context(), p)
 				})
 				if err != nil {
@@ -58,11 +58,11 @@ func TestTx(t *testing.T) {
 		},
 		{
 			name: "nested sees outer writes",
-			fn: func(tx hub.Store, p *hub.Practice) error {
+			fn: func(tx *store.Store, p *hub.Practice) error {
 				if err := tx.CreatePractice(t.Context(), p); err != nil {
 					return err
 				}
-				return tx.Tx(t.Context(), func(inner hub.Store) error {
+				return tx.Tx(t.Context(), func(inner *store.Store) error {
 					_, err := inner.GetPractice(t.Context(), p.ID)
 					return err
 				})
@@ -78,7 +78,7 @@ func TestTx(t *testing.T) {
 				var err error
 				panicked := func() (panicked bool) {
 					defer func() { panicked = recover() != nil }()
-					err = s.Tx(ctx, func(tx hub.Store) error { return tt.fn(tx, p) })
+					err = s.Tx(ctx, func(tx *store.Store) error { return tt.fn(tx, p) })
 					return false
 				}()
 				if panicked != tt.wantPanic {

@@ -25,11 +25,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/karerehub/karere/channels/email"
-	"github.com/karerehub/karere/channels/outbox"
-	"github.com/karerehub/karere/channels/portal"
 	"github.com/karerehub/karere/channels/sms"
-	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/hub/api"
+	"github.com/karerehub/karere/hub/core"
 	"github.com/karerehub/karere/hub/inbox"
 	"github.com/karerehub/karere/hub/store"
 	"github.com/karerehub/karere/queue"
@@ -46,7 +44,7 @@ type App struct {
 	rdb   redis.UniversalClient
 	queue *queue.Client
 	sched *queue.Scheduler // reminders and outgoing webhooks
-	svc   *hub.Service
+	core  *core.Services
 	api   *api.Server
 	inbox *inbox.Handler // the staff web inbox, under /inbox/
 	reg   *prometheus.Registry
@@ -100,45 +98,23 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 	a.rdb = a.redis.MakeRedisClient().(redis.UniversalClient)
 	a.queue = queue.NewClient(a.redis, cfg.MaxRetry)
 
-	var outboxLog *slog.Logger
-	if dev {
-		outboxLog = log
-	}
-	ob := outbox.New(a.store, outboxLog)
-	chans := map[string]hub.Channel{
-		hub.ChannelOutbox: ob,
-		hub.ChannelPortal: portal.New(a.store, nil),
-	}
-	a.svc, err = hub.NewService(a.store, a.queue, hub.Config{SecretKey: cfg.secretKey, Channels: chans, Logger: log,
-		Renderer: templateRenderer{store: a.store, cache: &resolvedCache{}}, PortalURL: cfg.PortalURL})
-	if err != nil {
+	a.sched = queue.NewScheduler(a.redis, cfg.MaxRetry)
+	if a.core, err = a.buildCore(); err != nil {
 		a.close()
 		return nil, err
 	}
-	a.sched = queue.NewScheduler(a.redis, cfg.MaxRetry)
-	a.svc.SetScheduler(a.sched)
-	// Providers: the embedded default keeps SMS and email in the outbox;
-	// otherwise each practice's settings pick its provider, and a practice
-	// without any keeps them in the outbox too.
-	if !dev {
-		smsSender := sms.New(sms.Config{BaseURL: cfg.TwilioBaseURL, PublicURL: cfg.PublicURL, Settings: a.svc})
-		a.svc.SetChannel(hub.ChannelSMS, orOutbox{provider: smsSender, outbox: ob, notConfigured: "sms_not_configured"})
-		a.mail = email.New(email.Config{DefaultRelay: cfg.SMTPRelay, DefaultTLS: cfg.SMTPTLS, DefaultUsername: cfg.SMTPUsername,
-			DefaultPassword: cfg.SMTPPassword, DefaultFrom: cfg.SMTPFrom, ReplyDomain: cfg.ReplyDomain,
-			ReplySecret: cfg.ReplySecret(), PublicURL: cfg.PublicURL, Settings: a.svc, TLSConfig: cfg.RelayTLS})
-		a.svc.SetChannel(hub.ChannelEmail, orOutbox{provider: a.mail, outbox: ob, notConfigured: email.ReasonNotConfigured})
-	}
-	webhooks := sms.NewWebhooks(sms.WebhooksConfig{PublicURL: cfg.PublicURL, Hub: a.svc, Logger: log})
+	in := inbound{a.core}
+	webhooks := sms.NewWebhooks(sms.WebhooksConfig{PublicURL: cfg.PublicURL, Hub: in, Logger: log})
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.reg.MustRegister(newStatsCollector(a.store, asynq.NewInspectorFromRedisClient(a.rdb)))
-	a.api = api.New(a.svc, api.Config{
+	a.api = api.New(a.core, api.Config{
 		Dev:           dev,
 		RatePerSecond: cfg.RateLimit,
 		Registerer:    a.reg,
 		Logger:        log,
 		Ready:         a.Ready,
 	})
-	unsub := email.UnsubscribeHandler(cfg.ReplySecret(), a.svc, log)
+	unsub := email.UnsubscribeHandler(cfg.ReplySecret(), a.core.Patients, log)
 	a.api.HandleHTTP("GET /v1/unsubscribe/{token}", unsub)
 	a.api.HandleHTTP("POST /v1/unsubscribe/{token}", unsub)
 	a.api.HandleHTTP("POST "+sms.StatusPath, webhooks.StatusHandler())
@@ -147,7 +123,7 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 		a.api.HandleHTTP("/ops/queues/", a.opsDashboard())
 	}
 	a.api.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
-	a.inbox = inbox.New(a.svc, inbox.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Logger: log})
+	a.inbox = inbox.New(a.core, inbox.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Logger: log})
 	a.api.HandleHTTP(inbox.Prefix, a.inbox)
 	return a, nil
 }
@@ -175,7 +151,7 @@ func (a *App) Start(ctx context.Context) error {
 			ShutdownTimeout:   a.cfg.ShutdownTimeout,
 			Logger:            asynqLogger{a.log},
 		})
-		if err := a.worker.Start(queue.Handler(a.svc)); err != nil {
+		if err := a.worker.Start(queue.Handler(a.core.Delivery, a.core.Reminders, a.core.Hooks)); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
 		sw := &queue.Sweeper{Store: a.store, Queue: a.queue, Interval: a.cfg.SweepInterval, Grace: a.cfg.SweepGrace, Log: a.log}
@@ -205,7 +181,7 @@ func (a *App) Start(ctx context.Context) error {
 			return fmt.Errorf("KARERE_SMTP_ADDR: %w", err)
 		}
 		a.smtpLn = ln
-		a.smtpSrv = email.NewServer(scfg, a.svc)
+		a.smtpSrv = email.NewServer(scfg, inbound{a.core})
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -247,7 +223,7 @@ func (a *App) janitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := a.store.DeleteIdempotencyKeysBefore(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+			if _, err := a.core.Idempotency.Expire(ctx, time.Now().Add(-24*time.Hour)); err != nil {
 				a.log.Warn("idempotency cleanup failed", "err", err)
 			}
 		}
@@ -330,8 +306,8 @@ func (a *App) SMTPAddr() string {
 	return a.smtpLn.Addr().String()
 }
 
-// Service is the process's hub.Service.
-func (a *App) Service() *hub.Service { return a.svc }
+// Core is the process's hub services.
+func (a *App) Core() *core.Services { return a.core }
 
 // Store is the process's store.
 func (a *App) Store() *store.Store { return a.store }

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/karerehub/karere/hub"
 )
 
 // Config is everything hubd can be told. Every flag has an environment
@@ -55,6 +57,19 @@ type Config struct {
 	// RelayTLS, when set, is the TLS configuration for outgoing relays
 	// (tests trust a loopback relay's certificate with it).
 	RelayTLS *tls.Config
+
+	// Set by programs, never by flags:
+
+	// Clock is the services' clock; nil means time.Now (tests of session
+	// expiry and lockout move it).
+	Clock func() time.Time
+	// MinReminderOffset lowers the smallest reminder offset, escalation
+	// delay and digest window the settings accept (tests run reminders in
+	// seconds); 0 keeps settings.MinReminderOffset.
+	MinReminderOffset time.Duration
+	// WrapChannel, when set, wraps each delivery channel (cmd/hubbench
+	// times the portal channel with it).
+	WrapChannel func(name string, c hub.Channel) hub.Channel
 
 	secretKey []byte
 	roles     map[string]bool
@@ -256,8 +271,6 @@ func decodeKey(s string) ([]byte, error) {
 	return nil, errors.New("must be 32 bytes, base64 (44 characters) or hex (64 characters)")
 }
 
-// SecretKeyBytes is the decoded KARERE_SECRET_KEY (after Validate).
-func (c *Config) SecretKeyBytes() []byte { return c.secretKey }
 
 // ReplySecret derives the key that signs email reply, bounce and
 // unsubscribe tokens from KARERE_SECRET_KEY, so every process agrees on it

@@ -107,7 +107,7 @@ func Start(t testing.TB, o Options) *Hub {
 	}
 	t.Cleanup(func() { a.Shutdown(context.Background()) })
 	h.App, h.URL = a, a.URL()
-	p, k, err := a.Service().CreatePractice(ctx, "Kōwhai Health", hub.DefaultTimeZone, hub.ModeLive)
+	p, k, err := a.Core().Directory.CreatePractice(ctx, "Kōwhai Health", hub.DefaultTimeZone, hub.ModeLive)
 	if err != nil {
 		t.Fatalf("hubtest: create practice: %v", err)
 	}
@@ -118,7 +118,7 @@ func Start(t testing.TB, o Options) *Hub {
 // NewPractice creates another practice and returns its id and live key.
 func (h *Hub) NewPractice(name string, mode hub.KeyMode) (string, string) {
 	h.t.Helper()
-	p, k, err := h.App.Service().CreatePractice(context.Background(), name, hub.DefaultTimeZone, mode)
+	p, k, err := h.App.Core().Directory.CreatePractice(context.Background(), name, hub.DefaultTimeZone, mode)
 	if err != nil {
 		h.t.Fatalf("hubtest: create practice: %v", err)
 	}
