@@ -1,24 +1,30 @@
-// Package hub is Karere's domain core: the types that every part shares
-// (practices, patients, notices, deliveries, threads), the Service that
-// accepts work and delivers it, and the small interfaces the Service
-// consumes: Store (persistence), Enqueuer (the work queue) and Channel
-// (a way to reach a patient).
+// Package hub is the shared kernel of Karere's domain core: the types every
+// part speaks (practices, patients, notices, deliveries, threads, keys,
+// appointments), ids, error kinds (no HTTP: hub/api and hub/inbox map
+// kinds to statuses), the transaction helper, and the ports more than one
+// part needs: Channel (a way to reach a patient) and Transactor (a
+// database transaction carried by a context).
 //
-// The path of a delivery (see DESIGN.md):
+// The behaviour lives in one package per subdomain, each with a small
+// service and the narrow store port it consumes:
 //
-//  1. An API call is validated, then one Store transaction writes the domain
-//     record, one Delivery per planned send (state pending), and the audit
-//     event. The call answers with ids.
-//  2. After commit each delivery is handed to the Enqueuer with the delivery
-//     id as task id, so enqueueing twice is harmless. A sweeper re-enqueues
-//     pending deliveries that Redis lost: the database is the source of truth.
-//  3. The worker calls Service.Deliver, which does nothing unless the
-//     delivery is still pending, checks opt-outs, calls the Channel and
-//     records the outcome before the task is acknowledged.
-//  4. Channel errors are classified: temporary errors are retried with
-//     backoff by the queue, permanent ones fail the delivery and start the
-//     next channel in the patient's order.
+//	hub/identity     API keys, staff, sessions, TOTP, sign-in; the practice directory
+//	hub/settings     sealed practice settings (SMS, email, reminders, webhooks)
+//	hub/patients     patients, contact details, opt-outs
+//	hub/delivery     notices, planning, sending, fallback, digest, escalation, provider feedback
+//	hub/messaging    keys, team grants, threads, secure messages, inbound replies
+//	hub/reminders    appointments, reminder planning and firing, confirmations, prescriptions
+//	hub/templating   the practice's templates: versions, preview, rendering for a delivery
+//	hub/pmshooks     outgoing webhooks to the practice's PMS
+//	hub/audit        the audit log
+//	hub/idempotency  Idempotency-Key handling
+//	hub/events       live events for open inbox pages
+//	hub/core         the services together, as the adapters see them
 //
-// Package hub imports none of its siblings; channels, queue, store and api
-// import hub.
+// hub and its subdomains import no channel, no adapter (hub/api,
+// hub/inbox), no queue and no store: those depend on the core, and
+// internal/app wires them together. docs/ARCHITECTURE.md has the package
+// map, the path of a delivery and of a reply hop by hop, and where each
+// rule lives; internal/deploy's TestImportRules keeps the dependency
+// rules.
 package hub

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Defaults for a practice that set no reminder settings (USERS.md: Priya
+// Defaults for a practice that set no reminder settings (a practice manager typically
 // sets 48 h and 2 h, quiet hours 8 pm-8 am).
 var (
 	DefaultReminderOffsets = []time.Duration{48 * time.Hour, 2 * time.Hour}

@@ -20,7 +20,7 @@ var PatientChannels = []string{ChannelPortal, ChannelSMS, ChannelEmail}
 // DeliveryState is where a delivery is in its life.
 type DeliveryState string
 
-// Delivery states (API.md).
+// Delivery states.
 const (
 	StatePending     DeliveryState = "pending"
 	StateSent        DeliveryState = "sent"

@@ -40,7 +40,7 @@ const (
 	DefaultTaskTimeout = 2 * time.Minute
 	// DefaultTaskCheckInterval: an idle Asynq processor sleeps this long
 	// before looking again. Asynq's 1 s default made a patient wait up to
-	// 1.4 s for a queue (DESIGN.md "Latency"); 10 ms costs about 100 idle
+	// 1.4 s for a queue (docs/ARCHITECTURE.md, "Latency"); 10 ms costs about 100 idle
 	// Redis calls a second per process.
 	DefaultTaskCheckInterval = 10 * time.Millisecond
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
-// Unsubscriber stops email to the address a delivery went to (hub.Service
+// Unsubscriber stops email to the address a delivery went to (hub/patients
 // implements it).
 type Unsubscriber interface {
 	// UnsubscribeDelivery opts out the address delivery id was sent to,

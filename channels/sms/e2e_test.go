@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
 	"github.com/karerehub/karere/internal/testenv"
+	"github.com/karerehub/karere/internal/twiliotest"
 )
 
 const (
@@ -28,58 +26,15 @@ const (
 	aroha      = "+64211234567"
 )
 
-// twilioAPI answers like Twilio's Messages API and records what was posted.
-type twilioAPI struct {
-	mu       sync.Mutex
-	posted   []url.Values
-	failWith atomic.Int32 // when not 0: answer this status
-	failCode atomic.Int32 // Twilio error code for failWith
-	srv      *httptest.Server
-}
-
-func newTwilioAPI(t *testing.T) *twilioAPI {
-	f := &twilioAPI{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if r.Method != "POST" || r.URL.Path != "/2010-04-01/Accounts/"+accountSID+"/Messages.json" || !ok || user != accountSID || pass != authToken {
-			w.WriteHeader(404)
-			fmt.Fprint(w, `{"code":20404,"message":"The requested resource was not found","status":404}`)
-			return
-		}
-		_ = r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		if st := f.failWith.Load(); st != 0 {
-			w.WriteHeader(int(st))
-			fmt.Fprintf(w, `{"code":%d,"message":"failure injected by the test","more_info":"https://www.twilio.com/docs/errors/%d","status":%d}`, f.failCode.Load(), f.failCode.Load(), st)
-			return
-		}
-		f.mu.Lock()
-		f.posted = append(f.posted, r.PostForm)
-		n := len(f.posted)
-		f.mu.Unlock()
-		w.WriteHeader(201)
-		fmt.Fprintf(w, `{"account_sid":%q,"api_version":"2010-04-01","body":%q,"direction":"outbound-api","from":%q,"sid":"SM%032d","status":"queued","to":%q,"num_segments":"1"}`,
-			accountSID, r.PostForm.Get("Body"), r.PostForm.Get("From"), n, r.PostForm.Get("To"))
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *twilioAPI) sent() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]url.Values(nil), f.posted...)
-}
-
 type fixture struct {
 	h      *hubtest.Hub
-	twilio *twilioAPI
+	twilio *twiliotest.Server
 }
 
 func setup(t *testing.T) *fixture {
-	f := &fixture{twilio: newTwilioAPI(t)}
+	f := &fixture{twilio: twiliotest.NewServer(t, accountSID, authToken)}
 	f.h = hubtest.Start(t, hubtest.Options{Backend: hubtest.Postgres, RedisDB: testenv.RedisDBSMS, Configure: func(c *app.Config) {
-		c.TwilioBaseURL = f.twilio.srv.URL
+		c.TwilioBaseURL = f.twilio.URL
 		c.PublicURL = "https://karere.example.nz"
 	}})
 	a := hub.Actor{PracticeID: f.h.Practice.ID, ID: "test"}
@@ -96,7 +51,7 @@ func setup(t *testing.T) *fixture {
 func (f *fixture) webhook(path string, form url.Values, signature string) (int, string) {
 	full := f.h.Config.PublicURL + path
 	if signature == "" {
-		signature = hubtest.TwilioSignature(authToken, full, form)
+		signature = twiliotest.Sign(authToken, full, form)
 	}
 	req, _ := http.NewRequest("POST", f.h.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -144,7 +99,7 @@ func TestSMSSendAndStatusCallback(t *testing.T) {
 	f := setup(t)
 	id := f.notice(t, "Kia ora! Your flu vaccine is due.")
 	d := f.waitDelivery(t, id, "sent")
-	posted := f.twilio.sent()
+	posted := f.twilio.Sent()
 	if len(posted) != 1 {
 		t.Fatalf("%d messages posted to Twilio, want 1", len(posted))
 	}
@@ -173,9 +128,9 @@ func TestSMSSendAndStatusCallback(t *testing.T) {
 	}{
 		{"missing signature", path, form, "-"},
 		{"wrong signature", path, form, "bm90IGEgc2lnbmF0dXJl"},
-		{"tampered body", path, tampered, hubtest.TwilioSignature(authToken, f.h.Config.PublicURL+path, form)},
-		{"tampered url", path, form, hubtest.TwilioSignature(authToken, f.h.Config.PublicURL+"/v1/webhooks/twilio/status?practice=prc_other", form)},
-		{"wrong token", path, form, hubtest.TwilioSignature("ffffffffffffffffffffffffffffffff", f.h.Config.PublicURL+path, form)},
+		{"tampered body", path, tampered, twiliotest.Sign(authToken, f.h.Config.PublicURL+path, form)},
+		{"tampered url", path, form, twiliotest.Sign(authToken, f.h.Config.PublicURL+"/v1/webhooks/twilio/status?practice=prc_other", form)},
+		{"wrong token", path, form, twiliotest.Sign("ffffffffffffffffffffffffffffffff", f.h.Config.PublicURL+path, form)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -312,7 +267,7 @@ func TestSMSStopAndStart(t *testing.T) {
 	if d.LastError == nil || !strings.HasPrefix(*d.LastError, "opted_out") {
 		t.Errorf("last error %v, want opted_out", d.LastError)
 	}
-	if n := len(f.twilio.sent()); n != 0 {
+	if n := len(f.twilio.Sent()); n != 0 {
 		t.Errorf("%d texts sent to an opted-out number", n)
 	}
 	var list struct{ Deliveries []delivery }
@@ -323,7 +278,7 @@ func TestSMSStopAndStart(t *testing.T) {
 	kw("SM000000000000000000000000000000a2", "START")
 	id = f.notice(t, "Second notice")
 	f.waitDelivery(t, id, "sent")
-	if n := len(f.twilio.sent()); n != 1 {
+	if n := len(f.twilio.Sent()); n != 1 {
 		t.Errorf("%d texts after START, want 1", n)
 	}
 }
@@ -332,8 +287,7 @@ func TestSMSStopAndStart(t *testing.T) {
 // after it recovers, none twice.
 func TestSMSOutage(t *testing.T) {
 	f := setup(t)
-	f.twilio.failWith.Store(503)
-	f.twilio.failCode.Store(20500)
+	f.twilio.Fail(503, 20500)
 	var ids []string
 	for i := 0; i < 10; i++ {
 		ids = append(ids, f.notice(t, fmt.Sprintf("Outage notice %d", i)))
@@ -344,12 +298,12 @@ func TestSMSOutage(t *testing.T) {
 	if d.State != "pending" || d.LastError == nil {
 		t.Errorf("during the outage: %+v", d)
 	}
-	f.twilio.failWith.Store(0)
+	f.twilio.Fail(0, 0)
 	for _, id := range ids {
 		f.waitDelivery(t, id, "sent")
 	}
 	seen := map[string]int{}
-	for _, p := range f.twilio.sent() {
+	for _, p := range f.twilio.Sent() {
 		seen[p.Get("Body")]++
 	}
 	for i := 0; i < 10; i++ {
@@ -363,8 +317,7 @@ func TestSMSOutage(t *testing.T) {
 // and the portal is used.
 func TestSMSInvalidNumberFallsBack(t *testing.T) {
 	f := setup(t)
-	f.twilio.failWith.Store(400)
-	f.twilio.failCode.Store(21211)
+	f.twilio.Fail(400, 21211)
 	id := f.notice(t, "Hello")
 	d := f.waitDelivery(t, id, "failed")
 	if d.LastError == nil || !strings.HasPrefix(*d.LastError, "invalid_number") {

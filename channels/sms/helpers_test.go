@@ -2,13 +2,10 @@ package sms
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"net/url"
-	"sort"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/twiliotest"
 )
 
 const (
@@ -37,22 +34,7 @@ func baseSettings() hub.SMSSettings {
 }
 
 // sign computes X-Twilio-Signature as Twilio documents it, independently
-// of twilio-go: HMAC-SHA1 keyed with the auth token over the full URL
-// followed by every POST param's name and value, sorted by name, then
-// base64.
+// of twilio-go and of validSignature.
 func sign(authToken, fullURL string, params url.Values) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	data := fullURL
-	for _, k := range keys {
-		for _, v := range params[k] {
-			data += k + v
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(authToken))
-	mac.Write([]byte(data))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return twiliotest.Sign(authToken, fullURL, params)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/twiliotest"
 )
 
 func TestSendConnectionRefused(t *testing.T) {
@@ -26,7 +27,7 @@ func TestSendConnectionRefused(t *testing.T) {
 }
 
 // blockingTwilio answers nothing until the test ends.
-func blockingTwilio(t *testing.T) *fakeTwilio {
+func blockingTwilio(t *testing.T) *twiliotest.Server {
 	release := make(chan struct{})
 	tw := newFakeTwilio(t, func(http.ResponseWriter, *http.Request) { <-release })
 	t.Cleanup(func() { close(release) }) // runs before the server's Close
@@ -78,7 +79,7 @@ func TestSendRefusesBadNumbersWithoutCalling(t *testing.T) {
 			wantPermanent(t, err, "invalid_number")
 		})
 	}
-	if n := len(tw.requests()); n != 0 {
+	if n := len(tw.Requests()); n != 0 {
 		t.Errorf("Twilio got %d requests, want 0", n)
 	}
 }
@@ -127,7 +128,7 @@ func TestSendSegmentLimit(t *testing.T) {
 			set.MaxSegments = tt.max
 			s := newTestSender(tw.URL, onePractice(set), 5*time.Second)
 			_, err := s.Send(context.Background(), testMessage("+64211234567", tt.text))
-			calls := len(tw.requests())
+			calls := len(tw.Requests())
 			if tt.reason == "" {
 				if err != nil || calls != 1 {
 					t.Fatalf("err = %v, calls = %d; want sent once", err, calls)

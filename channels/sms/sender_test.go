@@ -3,83 +3,29 @@ package sms
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/twiliotest"
 )
 
-// twilioRequest is what the loopback Twilio saw.
-type twilioRequest struct {
-	Method, Path string
-	User, Pass   string
-	AuthOK       bool
-	ContentType  string
-	Form         url.Values
-}
-
-// fakeTwilio answers like Twilio's Messages API on loopback. answer, when
-// set, replaces the default 201.
-type fakeTwilio struct {
-	*httptest.Server
-	mu     sync.Mutex
-	reqs   []twilioRequest
-	answer func(w http.ResponseWriter, r *http.Request)
-}
-
-func newFakeTwilio(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) *fakeTwilio {
+// newFakeTwilio starts the loopback Twilio for the test account; answer,
+// when set, replaces its answers.
+func newFakeTwilio(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) *twiliotest.Server {
 	t.Helper()
-	f := &fakeTwilio{answer: answer}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		body, _ := io.ReadAll(r.Body)
-		form, _ := url.ParseQuery(string(body))
-		f.mu.Lock()
-		f.reqs = append(f.reqs, twilioRequest{r.Method, r.URL.Path, user, pass, ok, r.Header.Get("Content-Type"), form})
-		f.mu.Unlock()
-		if f.answer != nil {
-			f.answer(w, r)
-			return
-		}
-		created(w, form)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeTwilio) requests() []twilioRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]twilioRequest(nil), f.reqs...)
-}
-
-// created is Twilio's 201 answer to a message creation.
-func created(w http.ResponseWriter, form url.Values) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	fmt.Fprintf(w, `{"account_sid":%q,"api_version":"2010-04-01","body":%q,`+
-		`"date_created":"Thu, 04 Dec 2025 01:00:00 +0000","date_sent":null,"date_updated":"Thu, 04 Dec 2025 01:00:00 +0000",`+
-		`"direction":"outbound-api","error_code":null,"error_message":null,"from":%q,"messaging_service_sid":%q,`+
-		`"num_media":"0","num_segments":"1","price":null,"price_unit":"USD","sid":"SM0123456789abcdef0123456789abcdef",`+
-		`"status":"queued","to":%q,"uri":"/2010-04-01/Accounts/%s/Messages/SM0123456789abcdef0123456789abcdef.json"}`,
-		testAccountSID, form.Get("Body"), form.Get("From"), form.Get("MessagingServiceSid"), form.Get("To"), testAccountSID)
+	tw := twiliotest.NewServer(t, testAccountSID, testAuthToken)
+	tw.Answer(answer)
+	return tw
 }
 
 // twilioError answers like Twilio refusing a call.
 func twilioError(status, code int, message string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"code":%d,"message":%q,"more_info":"https://www.twilio.com/docs/errors/%d","status":%d}`,
-			code, message, code, status)
-	}
+	return twiliotest.Error(status, code, message)
 }
 
 // testSender sends as hub/delivery does: the practice's settings travel
@@ -129,10 +75,10 @@ func TestSendFrom(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if rec.ProviderID != "SM0123456789abcdef0123456789abcdef" {
+	if rec.ProviderID != twiliotest.SID(1) {
 		t.Errorf("ProviderID = %q", rec.ProviderID)
 	}
-	reqs := tw.requests()
+	reqs := tw.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("Twilio got %d requests, want 1", len(reqs))
 	}
@@ -140,8 +86,8 @@ func TestSendFrom(t *testing.T) {
 	if r.Method != http.MethodPost || r.Path != messagesPath {
 		t.Errorf("request = %s %s, want POST %s", r.Method, r.Path, messagesPath)
 	}
-	if !r.AuthOK || r.User != testAccountSID || r.Pass != testAuthToken {
-		t.Errorf("basic auth = %v %q:%q", r.AuthOK, r.User, r.Pass)
+	if !r.BasicAuth || r.User != testAccountSID || r.Password != testAuthToken {
+		t.Errorf("basic auth = %v %q:%q", r.BasicAuth, r.User, r.Password)
 	}
 	if r.ContentType != "application/x-www-form-urlencoded" {
 		t.Errorf("Content-Type = %q", r.ContentType)
@@ -167,7 +113,7 @@ func TestSendMessagingServiceAndBasePath(t *testing.T) {
 	if _, err := s.Send(context.Background(), testMessage("+64 21 123 4567", "hello")); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	r := tw.requests()[0]
+	r := tw.Requests()[0]
 	if r.Path != "/twilio"+messagesPath {
 		t.Errorf("path = %q", r.Path)
 	}
@@ -249,7 +195,7 @@ func TestSendTwilioErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "211234567") {
 				t.Errorf("error text quotes the number: %v", err)
 			}
-			if n := len(tw.requests()); n != 1 {
+			if n := len(tw.Requests()); n != 1 {
 				t.Errorf("Twilio got %d requests, want 1", n)
 			}
 		})

@@ -1,4 +1,4 @@
-// Package api serves Karere's JSON API v1 (API.md). Handlers return
+// Package api serves Karere's JSON API v1 (README, "API v1"). Handlers return
 // errors; writeError renders every one of them the same way:
 //
 //	{"error": {"code": "invalid_phone", "message": "...", "field": "phone"}}

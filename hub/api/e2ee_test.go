@@ -335,7 +335,9 @@ func TestE2EEThreadPreconditions(t *testing.T) {
 	if r.Status != 422 || r.ErrorCode() != "no_team_key" {
 		t.Fatalf("thread without team key: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("GET", "/v1/keys/p-2002", "", nil); r.Status != 404 || r.ErrorCode() != "no_team_key" {
+	// One code, one status: no_team_key is 422 wherever the team key is
+	// needed and missing (it was a 404 here and a 422 above).
+	if r := h.Do("GET", "/v1/keys/p-2002", "", nil); r.Status != 422 || r.ErrorCode() != "no_team_key" {
 		t.Fatalf("recipient keys without team key: %d %s", r.Status, r.Body)
 	}
 	e.putKey(t, 200, "/v1/team-key", ks.team.pub, "")

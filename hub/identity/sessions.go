@@ -14,7 +14,7 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
-// hub.Staff web sessions. The cookie carries a random 256-bit token; the
+// Staff web sessions. The cookie carries a random 256-bit token; the
 // database keeps only its SHA-256, so neither a database copy nor a log of
 // queries signs anyone in. A session ends after SessionIdleTimeout without
 // a request, after SessionMaxAge in any case, and at sign-out (deleted
@@ -49,7 +49,7 @@ const (
 	LoginLockout               = 15 * time.Minute
 )
 
-// hub.Session errors.
+// Session errors.
 var (
 	// ErrSignInFailed is the one answer to a wrong email, a wrong password
 	// or a wrong code: it does not say which.
@@ -211,7 +211,7 @@ func (s *Service) newSession(ctx context.Context, st *hub.Staff, pending bool, s
 	return &SignIn{Token: token, Session: sess, Staff: st}, nil
 }
 
-// hub.Session returns the live session a token names and its staff member.
+// Session returns the live session a token names and its staff member.
 // touch slides its idle expiry: pass false for requests the page makes by
 // itself (live updates, polling), so an unattended page still times out.
 // A session past its idle or absolute limit is deleted and gives
@@ -258,7 +258,7 @@ func (s *Service) Session(ctx context.Context, token string, touch bool) (*hub.S
 	return sess, st, nil
 }
 
-// StaffActor is the hub.Actor of a signed-in staff member.
+// StaffActor is the Actor of a signed-in staff member.
 func StaffActor(sess *hub.Session, source string) hub.Actor {
 	return hub.Actor{PracticeID: sess.PracticeID, ID: "staff:" + sess.StaffID, StaffID: sess.StaffID, Mode: hub.ModeLive, Source: source}
 }

@@ -6,13 +6,13 @@
 //
 // Staff sign in with email and password (argon2id, identity.CheckPassword) and,
 // when enrolled, a TOTP code (RFC 6238). The session lives in the database
-// (hub.Service.SignIn): the karere_session cookie holds a random 256-bit
+// (identity.Service.SignIn): the karere_session cookie holds a random 256-bit
 // token and the database only its SHA-256. Sessions end after 30 idle
 // minutes, after 12 hours in any case, and at sign-out, which deletes them
 // server-side. Every form carries the session's CSRF token, checked in
 // constant time; the page's script sends it as X-CSRF-Token to the JSON
 // API, which then accepts the cookie in place of an API key
-// (hub.Service.AuthenticateSession). The sign-in form itself is protected
+// (identity.Service.AuthenticateSession). The sign-in form itself is protected
 // by a double-submit token in a short-lived cookie. Repeated failures lock
 // the account (known or not) and, at a higher count, the address.
 //

@@ -6,7 +6,6 @@ package patients
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -41,7 +40,6 @@ type Service struct {
 	store Store
 	audit *audit.Log
 	now   func() time.Time
-	log   *slog.Logger
 }
 
 // New returns a Service; now nil means time.Now.

@@ -124,7 +124,7 @@ func lastError(reason string, err error) string {
 // Webhook headers.
 const (
 	WebhookEventHeader     = "Karere-Event"
-	WebhookDeliveryHeader  = "Karere-hub.Delivery"
+	WebhookDeliveryHeader  = "Karere-Delivery"
 	WebhookSignatureHeader = "Karere-Signature"
 )
 

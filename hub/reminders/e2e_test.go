@@ -1,17 +1,12 @@
 package reminders_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +19,7 @@ import (
 	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
 	"github.com/karerehub/karere/internal/testenv"
+	"github.com/karerehub/karere/internal/twiliotest"
 	"github.com/karerehub/karere/queue"
 )
 
@@ -33,44 +29,6 @@ const (
 	webhookSecret = "whsec_kowhai_0123456789"
 	patientPhone  = "+64211234567"
 )
-
-// fakeTwilio answers like Twilio's Messages API and records what was
-// posted.
-type fakeTwilio struct {
-	mu     sync.Mutex
-	posted []url.Values
-	srv    *httptest.Server
-}
-
-func newFakeTwilio(t *testing.T) *fakeTwilio {
-	f := &fakeTwilio{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if r.Method != "POST" || r.URL.Path != "/2010-04-01/Accounts/"+accountSID+"/Messages.json" || !ok ||
-			user != accountSID || pass != authToken {
-			w.WriteHeader(404)
-			fmt.Fprint(w, `{"code":20404,"message":"The requested resource was not found","status":404}`)
-			return
-		}
-		_ = r.ParseForm()
-		f.mu.Lock()
-		f.posted = append(f.posted, r.PostForm)
-		n := len(f.posted)
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(201)
-		fmt.Fprintf(w, `{"account_sid":%q,"api_version":"2010-04-01","body":%q,"direction":"outbound-api","from":%q,"sid":"SM%032d","status":"queued","to":%q,"num_segments":"1"}`,
-			accountSID, r.PostForm.Get("Body"), r.PostForm.Get("From"), n, r.PostForm.Get("To"))
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeTwilio) sent() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.posted)
-}
 
 // fakePMS records the webhook events it receives.
 type fakePMS struct {
@@ -105,10 +63,10 @@ func (f *fakePMS) requests() []pmsRequest {
 	return slices.Clone(f.got)
 }
 
-func startHub(t *testing.T, backend string, tw *fakeTwilio, opts ...func(*app.Config)) *hubtest.Hub {
+func startHub(t *testing.T, backend string, tw *twiliotest.Server, opts ...func(*app.Config)) *hubtest.Hub {
 	return hubtest.Start(t, hubtest.Options{Backend: backend, RedisDB: testenv.RedisDBReminders, Configure: func(c *app.Config) {
 		if tw != nil {
-			c.TwilioBaseURL = tw.srv.URL
+			c.TwilioBaseURL = tw.URL
 		}
 		for _, o := range opts {
 			o(c)
@@ -158,21 +116,6 @@ func nzTime(t *testing.T, tm time.Time) string {
 	return tm.In(nz).Truncate(time.Second).Format(time.RFC3339)
 }
 
-func twilioSign(token, fullURL string, params url.Values) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	s := fullURL
-	for _, k := range keys {
-		s += k + params.Get(k)
-	}
-	m := hmac.New(sha1.New, []byte(token))
-	m.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
 // replySMS posts an inbound text the way Twilio does, signed.
 func replySMS(t *testing.T, h *hubtest.Hub, from, body string) {
 	t.Helper()
@@ -181,7 +124,7 @@ func replySMS(t *testing.T, h *hubtest.Hub, from, body string) {
 		"MessageSid": {"SM" + strings.Repeat("7", 32)}, "NumMedia": {"0"}}
 	req, _ := http.NewRequest("POST", h.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twilioSign(authToken, h.Config.PublicURL+path, form))
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(authToken, h.Config.PublicURL+path, form))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +166,7 @@ func scheduledIDs(t *testing.T, in *asynq.Inspector) map[string]time.Time {
 // reply confirms the appointment, and the PMS receives a signed
 // appointment.confirmed event.
 func TestReminderEndToEnd(t *testing.T) {
-	tw := newFakeTwilio(t)
+	tw := twiliotest.NewServer(t, accountSID, authToken)
 	pms := newFakePMS(t, 204)
 	h := startHub(t, hubtest.Postgres, tw, secondOffsets)
 
@@ -247,8 +190,8 @@ func TestReminderEndToEnd(t *testing.T) {
 		t.Errorf("fire_at %q is not in the practice's offset", a.Reminders[0].FireAt)
 	}
 
-	hubtest.WaitFor(t, 20*time.Second, "the reminder SMS", func() bool { return len(tw.sent()) > 0 })
-	msg := tw.sent()[0]
+	hubtest.WaitFor(t, 20*time.Second, "the reminder SMS", func() bool { return len(tw.Sent()) > 0 })
+	msg := tw.Sent()[0]
 	if msg.Get("To") != patientPhone || !strings.Contains(msg.Get("Body"), "Reply Y to confirm or N to cancel") ||
 		!strings.Contains(msg.Get("Body"), "Dr Aroha Smith") {
 		t.Errorf("reminder SMS = %v", msg)
@@ -298,7 +241,7 @@ func TestReminderEndToEnd(t *testing.T) {
 	if reqs := pms.requests(); len(reqs) != 2 || reqs[1].header.Get("Karere-Event") != "appointment.declined" {
 		t.Errorf("PMS got %d events; want confirmed then declined", len(reqs))
 	}
-	if n := len(tw.sent()); n != 1 {
+	if n := len(tw.Sent()); n != 1 {
 		t.Errorf("%d texts sent; want the one reminder", n)
 	}
 	// The practice sees what was sent to its PMS.
@@ -562,7 +505,7 @@ func TestAppointmentValidation(t *testing.T) {
 }
 
 func TestPrescriptionReady(t *testing.T) {
-	tw := newFakeTwilio(t)
+	tw := twiliotest.NewServer(t, accountSID, authToken)
 	h := startHub(t, hubtest.Postgres, tw)
 	h.MustDo(200, "PUT", "/v1/settings/sms", map[string]any{"account_sid": accountSID, "auth_token": authToken, "from": "+6498870000"})
 	putPatient(h, "p-portal", "portal")
@@ -616,9 +559,9 @@ func TestPrescriptionReady(t *testing.T) {
 	if string(r1.Body) != string(r2.Body) || r2.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay differs: %s / %s", r1.Body, r2.Body)
 	}
-	hubtest.WaitFor(t, 10*time.Second, "the SMS", func() bool { return len(tw.sent()) > 0 })
+	hubtest.WaitFor(t, 10*time.Second, "the SMS", func() bool { return len(tw.Sent()) > 0 })
 	time.Sleep(300 * time.Millisecond)
-	sent := tw.sent()
+	sent := tw.Sent()
 	if len(sent) != 1 || sent[0].Get("To") != patientPhone || !strings.Contains(sent[0].Get("Body"), "ready to collect at Unichem Te Aro") {
 		t.Errorf("texts: %v", sent)
 	}
@@ -790,7 +733,7 @@ func TestWebhookDeliveryFailed(t *testing.T) {
 // not ask for Y/N, the appointment's confirmation stays none, and a Y finds
 // no reminder waiting (it is then an ordinary reply).
 func TestReminderWithoutConfirmation(t *testing.T) {
-	tw := newFakeTwilio(t)
+	tw := twiliotest.NewServer(t, accountSID, authToken)
 	h := startHub(t, hubtest.Postgres, tw, secondOffsets)
 	h.MustDo(200, "PUT", "/v1/settings/sms", map[string]any{"account_sid": accountSID, "auth_token": authToken, "from": "+6498870000"})
 	h.MustDo(200, "PUT", "/v1/settings/reminders", map[string]any{"offsets": []string{"8s"},
@@ -798,8 +741,8 @@ func TestReminderWithoutConfirmation(t *testing.T) {
 	putPatient(h, "p-1001", "sms")
 	h.MustDo(201, "PUT", "/v1/appointments/a-1", map[string]any{"patient": "p-1001",
 		"start": nzTime(t, time.Now().Add(10*time.Second)), "duration_minutes": 15})
-	hubtest.WaitFor(t, 20*time.Second, "the reminder SMS", func() bool { return len(tw.sent()) > 0 })
-	if body := tw.sent()[0].Get("Body"); strings.Contains(body, "Reply Y") || !strings.Contains(body, "reminder") {
+	hubtest.WaitFor(t, 20*time.Second, "the reminder SMS", func() bool { return len(tw.Sent()) > 0 })
+	if body := tw.Sent()[0].Get("Body"); strings.Contains(body, "Reply Y") || !strings.Contains(body, "reminder") {
 		t.Errorf("reminder without confirmation = %q", body)
 	}
 	if found, err := h.App.Core().Reminders.AnswerConfirmation(t.Context(), h.Practice.ID, patientPhone, true); found || err != nil {

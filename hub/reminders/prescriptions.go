@@ -11,7 +11,7 @@ import (
 
 // PrescriptionInput is the body of POST /v1/prescriptions/{external_id}/ready.
 // It deliberately has no medicine field: an alert names only where and
-// until when to collect (USERS.md: a lock screen is seen by family).
+// until when to collect (a lock screen is often seen by family).
 type PrescriptionInput struct {
 	Patient   string   `json:"patient"`
 	Pickup    string   `json:"pickup"`     // "pharmacy" | "practice"

@@ -3,11 +3,11 @@ package settings
 import (
 	"context"
 	"crypto"
-	"errors"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net"
 	"net/mail"
 	"net/url"

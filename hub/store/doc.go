@@ -1,4 +1,5 @@
-// Package store is Karere's one hub.Store: a database/sql implementation
+// Package store is Karere's one SQL store: it satisfies the store port of every
+// hub subdomain (internal/app checks each at compile time). A database/sql implementation
 // over SQLite (modernc.org/sqlite, the embedded default) and PostgreSQL
 // (pgx, for production and scale-out).
 //

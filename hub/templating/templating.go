@@ -76,6 +76,7 @@ func New(store Store, settings SMSSettings, log *audit.Log, now func() time.Time
 	return &Service{store: store, settings: settings, audit: log, now: now, resolved: ttlcache.New[*TemplateView](ResolvedTTL)}
 }
 
+// Now is the Service's clock, in UTC.
 func (s *Service) Now() time.Time { return s.now().UTC() }
 
 // Template limits.

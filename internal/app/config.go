@@ -271,7 +271,6 @@ func decodeKey(s string) ([]byte, error) {
 	return nil, errors.New("must be 32 bytes, base64 (44 characters) or hex (64 characters)")
 }
 
-
 // ReplySecret derives the key that signs email reply, bounce and
 // unsubscribe tokens from KARERE_SECRET_KEY, so every process agrees on it
 // without another setting.

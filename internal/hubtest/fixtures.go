@@ -1,11 +1,6 @@
 package hubtest
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
-	"net/url"
-	"sort"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -43,24 +38,4 @@ func (h *Hub) RegisterKeys(patient string) Keys {
 	k.Team, pub = mk("Team")
 	h.MustDo(200, "PUT", "/v1/team-key", string(pub), "Content-Type", "application/pgp-keys")
 	return k
-}
-
-// TwilioSignature signs a webhook the way Twilio does: HMAC-SHA1 with the
-// auth token over the full URL followed by each POST parameter's name and
-// value, sorted by name; base64.
-func TwilioSignature(authToken, fullURL string, params url.Values) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	s := fullURL
-	for _, k := range keys {
-		for _, v := range params[k] {
-			s += k + v
-		}
-	}
-	m := hmac.New(sha1.New, []byte(authToken))
-	m.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
