@@ -9,6 +9,7 @@ import (
 
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/hub/templating"
+	"github.com/karerehub/karere/templates"
 )
 
 // Deliver sends one delivery. The queue's worker calls it for each task;
@@ -66,25 +67,13 @@ func (s *Service) Deliver(ctx context.Context, id string, final bool) error {
 		}
 		return fmt.Errorf("delivery: %s: retries exhausted: %w", d.ID, err)
 	default:
-		d.LastError = errorText("temporary", err)
+		d.LastError = hub.ErrorText("temporary", err)
 		d.Updated = s.Now()
 		if uerr := s.store.UpdateDelivery(context.WithoutCancel(ctx), d); uerr != nil {
 			s.log.Warn("recording a temporary failure", "delivery", d.ID, "err", uerr)
 		}
 		return fmt.Errorf("delivery: %s: %w", d.ID, err)
 	}
-}
-
-// errorText is what staff see as a delivery's last error.
-func errorText(reason string, err error) string {
-	msg := reason
-	if err != nil {
-		msg += ": " + err.Error()
-	}
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
-	return msg
 }
 
 func (s *Service) markSent(ctx context.Context, d *hub.Delivery, rec hub.Receipt, members []hub.Delivery) error {
@@ -129,7 +118,7 @@ func (s *Service) fail(ctx context.Context, d *hub.Delivery, state hub.DeliveryS
 	ctx = context.WithoutCancel(ctx)
 	return hub.Tx(ctx, s.store, func(ctx context.Context) error {
 		d.State = state
-		d.LastError = errorText(reason, unwrapPermanent(cause))
+		d.LastError = hub.ErrorText(reason, unwrapPermanent(cause))
 		d.Updated = s.Now()
 		if err := s.store.UpdateDelivery(ctx, d); err != nil {
 			return err
@@ -208,7 +197,7 @@ func (s *Service) channelFor(d *hub.Delivery, m *hub.Message) hub.Channel {
 // mend (no address, opted out) are permanent. riders are the deliveries
 // riding along in d (a digest).
 func (s *Service) compose(ctx context.Context, d *hub.Delivery) (m *hub.Message, riders []hub.Delivery, err error) {
-	pr, err := s.practice(ctx, d.PracticeID)
+	pr, err := s.practices.Practice(ctx, d.PracticeID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -242,8 +231,8 @@ func (s *Service) compose(ctx context.Context, d *hub.Delivery) (m *hub.Message,
 			return nil, nil, fmt.Errorf("delivery: email settings: %w", err)
 		}
 	}
-	f := templating.Facts{PatientFirstName: p.GivenName, PracticeName: pr.Name, PracticePhone: pr.Phone,
-		PortalURL: s.portal, TimeZone: pr.TimeZone}
+	f := templating.Facts{TimeZone: pr.TimeZone, Facts: templates.Facts{PatientFirstName: p.GivenName,
+		PracticeName: pr.Name, PracticePhone: pr.Phone, PortalURL: s.portal}}
 	if p.GuardianReceives(s.Now()) {
 		f.GuardianName = p.Guardian.Name
 	}

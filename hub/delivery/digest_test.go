@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
-	"github.com/karerehub/karere/internal/testenv"
 )
 
 // TestDigest: three notices inside the practice's digest window reach the
@@ -16,8 +14,7 @@ import (
 func TestDigest(t *testing.T) {
 	for _, backend := range hubtest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			h := hubtest.Start(t, hubtest.Options{Backend: backend, RedisDB: testenv.RedisDBHub,
-				Configure: func(c *app.Config) { c.MinReminderOffset = time.Second }})
+			h := startShort(t, backend)
 			h.MustDo(200, "PUT", "/v1/settings/reminders", map[string]any{"digest_window": "3s"})
 			h.MustDo(201, "PUT", "/v1/patients/p-1", map[string]any{"given_name": "Aroha", "phone": "021 123 4567",
 				"channels": []string{"sms", "portal"}})

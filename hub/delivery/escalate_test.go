@@ -4,9 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
-	"github.com/karerehub/karere/internal/testenv"
 )
 
 // TestEscalation: a portal notice still unread after the practice's
@@ -15,8 +13,7 @@ import (
 func TestEscalation(t *testing.T) {
 	for _, backend := range hubtest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			h := hubtest.Start(t, hubtest.Options{Backend: backend, RedisDB: testenv.RedisDBHub,
-				Configure: func(c *app.Config) { c.MinReminderOffset = time.Second }})
+			h := startShort(t, backend)
 			h.MustDo(200, "PUT", "/v1/settings/reminders", map[string]any{"escalate_after": "1s"})
 			h.MustDo(201, "PUT", "/v1/patients/p-1", map[string]any{"given_name": "Aroha", "phone": "021 123 4567",
 				"channels": []string{"portal", "sms"}})

@@ -19,7 +19,6 @@ import (
 	"github.com/karerehub/karere/hub/audit"
 	"github.com/karerehub/karere/hub/settings"
 	"github.com/karerehub/karere/hub/templating"
-	"github.com/karerehub/karere/internal/ttlcache"
 )
 
 // Store keeps notices, deliveries and what the portal and outbox channels
@@ -27,9 +26,7 @@ import (
 type Store interface {
 	hub.Transactor
 
-	GetPractice(ctx context.Context, id string) (*hub.Practice, error)
-	GetPatient(ctx context.Context, practiceID, externalID string) (*hub.Patient, error)
-	GetPatientByID(ctx context.Context, practiceID, id string) (*hub.Patient, error)
+	hub.PatientReader
 	// PutPatient replaces a patient (an opt-out learnt from a provider).
 	PutPatient(ctx context.Context, p *hub.Patient) (created bool, err error)
 	// GetMessage reads the secure message a secure-message notice is about.
@@ -115,6 +112,12 @@ type Renderer interface {
 	Render(ctx context.Context, practiceID, kind, channel, locale string, f templating.Facts) (templating.Rendered, error)
 }
 
+// Practices reads a practice, cached (hub/identity's Directory implements
+// it): a message names the practice and shows times in its zone.
+type Practices interface {
+	Practice(ctx context.Context, id string) (*hub.Practice, error)
+}
+
 // Hooks tells the practice's PMS that a delivery failed for good
 // (hub/pmshooks implements it).
 type Hooks interface {
@@ -122,10 +125,6 @@ type Hooks interface {
 }
 
 var errOutboxRequired = errors.New("delivery: the outbox channel is required")
-
-// PracticeTTL bounds how stale a cached practice (name, phone, time zone
-// in a message) may be.
-const PracticeTTL = 30 * time.Second
 
 // Config is what a Service needs besides its collaborators.
 type Config struct {
@@ -142,6 +141,7 @@ type Config struct {
 // Service plans, sends and tracks deliveries.
 type Service struct {
 	store     Store
+	practices Practices
 	queue     Enqueuer
 	settings  Settings
 	render    Renderer
@@ -151,11 +151,10 @@ type Service struct {
 	portal    string
 	log       *slog.Logger
 	now       func() time.Time
-	practices *ttlcache.Cache[*hub.Practice]
 }
 
 // New returns a Service.
-func New(store Store, queue Enqueuer, set Settings, render Renderer, hooks Hooks, log *audit.Log, cfg Config) (*Service, error) {
+func New(store Store, practices Practices, queue Enqueuer, set Settings, render Renderer, hooks Hooks, log *audit.Log, cfg Config) (*Service, error) {
 	if cfg.Channels[hub.ChannelOutbox] == nil {
 		return nil, errOutboxRequired
 	}
@@ -163,33 +162,14 @@ func New(store Store, queue Enqueuer, set Settings, render Renderer, hooks Hooks
 	for k, v := range cfg.Channels {
 		chans[k] = v
 	}
-	s := &Service{store: store, queue: queue, settings: set, render: render, hooks: hooks, audit: log, channels: chans,
-		portal: cfg.PortalURL, log: cfg.Logger, now: cfg.Now, practices: ttlcache.New[*hub.Practice](PracticeTTL)}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Service{store: store, practices: practices, queue: queue, settings: set, render: render, hooks: hooks, audit: log,
+		channels: chans, portal: cfg.PortalURL, log: cfg.Logger, now: cfg.Now}
+	s.log, s.now = hub.OrDefaults(s.log, s.now)
 	return s, nil
 }
 
 // Now is the Service's clock, in UTC.
 func (s *Service) Now() time.Time { return s.now().UTC() }
-
-// practice reads a practice through the cache.
-func (s *Service) practice(ctx context.Context, id string) (*hub.Practice, error) {
-	now := time.Now()
-	if p, ok := s.practices.Get(id, now); ok {
-		return p, nil
-	}
-	p, err := s.store.GetPractice(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	s.practices.Put(id, p, now)
-	return p, nil
-}
 
 // enqueueAfterCommit queues d once its row is committed. A failure is only
 // logged: the sweeper re-enqueues pending deliveries Redis does not have.

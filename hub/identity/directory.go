@@ -16,7 +16,7 @@ import (
 type DirectoryStore interface {
 	hub.Transactor
 	CreatePractice(ctx context.Context, p *hub.Practice) error
-	GetPractice(ctx context.Context, id string) (*hub.Practice, error)
+	hub.PracticeReader
 	CreateAPIKey(ctx context.Context, k *hub.APIKey) error
 	// CreateStaff fails with hub.ErrConflict when the email is taken.
 	CreateStaff(ctx context.Context, s *hub.Staff) error

@@ -108,12 +108,7 @@ type Service struct {
 func New(store Store, seal *settings.Sealer, log *audit.Log, cfg Config) *Service {
 	s := &Service{store: store, seal: seal, audit: log, log: cfg.Logger, now: cfg.Now,
 		apiKeys: ttlcache.New[*hub.APIKey](CacheTTL)}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s.log, s.now = hub.OrDefaults(s.log, s.now)
 	return s
 }
 

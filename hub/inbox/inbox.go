@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/api"
 	"github.com/karerehub/karere/hub/core"
 )
 
@@ -134,32 +135,9 @@ func (h *Handler) handle(fn func(w http.ResponseWriter, r *http.Request) error) 
 }
 
 // statusOf is the HTTP status of a page that failed with an error of kind
-// k: the one place the inbox decides it.
-func statusOf(k hub.ErrorKind) int {
-	switch k {
-	case hub.KindInvalid:
-		return http.StatusBadRequest
-	case hub.KindUnauthorized:
-		return http.StatusUnauthorized
-	case hub.KindForbidden:
-		return http.StatusForbidden
-	case hub.KindNotFound:
-		return http.StatusNotFound
-	case hub.KindConflict:
-		return http.StatusConflict
-	case hub.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case hub.KindUnsupported:
-		return http.StatusUnsupportedMediaType
-	case hub.KindUnprocessable:
-		return http.StatusUnprocessableEntity
-	case hub.KindRateLimited:
-		return http.StatusTooManyRequests
-	case hub.KindUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// k: the API's mapping (api.Status), so a page and an API call answer the
+// same condition alike.
+func statusOf(k hub.ErrorKind) int { return api.Status(k) }
 
 // renderError shows an error page. A hub.Error keeps its kind's status
 // and its message; anything else is a 500 that says nothing of its cause.

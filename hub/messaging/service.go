@@ -22,8 +22,7 @@ type Store interface {
 	KeyStore
 	ThreadStore
 
-	GetPatient(ctx context.Context, practiceID, externalID string) (*hub.Patient, error)
-	GetPatientByID(ctx context.Context, practiceID, id string) (*hub.Patient, error)
+	hub.PatientReader
 	// FindPatientsByPhone lists a practice's patients with this E.164
 	// number, their own or their guardian's (an SMS reply's sender).
 	FindPatientsByPhone(ctx context.Context, practiceID, phone string) ([]hub.Patient, error)
@@ -105,12 +104,7 @@ type Service struct {
 // New returns a Service.
 func New(store Store, plan Planner, events Publisher, log *audit.Log, cfg Config) *Service {
 	s := &Service{store: store, plan: plan, events: events, audit: log, log: cfg.Logger, now: cfg.Now}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s.log, s.now = hub.OrDefaults(s.log, s.now)
 	return s
 }
 

@@ -21,8 +21,7 @@ type Store interface {
 	// keeping p.ID and p.Created of an existing row (both are set on p on
 	// return). created reports whether the row is new.
 	PutPatient(ctx context.Context, p *hub.Patient) (created bool, err error)
-	GetPatient(ctx context.Context, practiceID, externalID string) (*hub.Patient, error)
-	GetPatientByID(ctx context.Context, practiceID, id string) (*hub.Patient, error)
+	hub.PatientReader
 	// FindPatientsByPhone lists a practice's patients with this E.164
 	// number, their own or their guardian's.
 	FindPatientsByPhone(ctx context.Context, practiceID, phone string) ([]hub.Patient, error)
@@ -32,7 +31,7 @@ type Store interface {
 	// GetDelivery reads a delivery of any practice (practiceID ""): an
 	// unsubscribe link names one.
 	GetDelivery(ctx context.Context, practiceID, id string) (*hub.Delivery, error)
-	GetPractice(ctx context.Context, id string) (*hub.Practice, error)
+	hub.PracticeReader
 }
 
 // Service reads and changes patients.

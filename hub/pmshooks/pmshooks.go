@@ -100,25 +100,8 @@ func New(store Store, settings Settings, queue Queue, cfg Config) *Service {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s.log, s.now = hub.OrDefaults(s.log, s.now)
 	return s
-}
-
-// lastError is what staff see as an event's last error.
-func lastError(reason string, err error) string {
-	msg := reason
-	if err != nil {
-		msg += ": " + err.Error()
-	}
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
-	return msg
 }
 
 // Webhook headers.
@@ -271,7 +254,7 @@ func (s *Service) SendWebhook(ctx context.Context, id string, final bool) error 
 	if final {
 		state = hub.WebhookFailed
 	}
-	if rerr := record(state, lastError("temporary", err)); rerr != nil {
+	if rerr := record(state, hub.ErrorText("temporary", err)); rerr != nil {
 		s.log.Warn("recording a webhook failure", "event", e.ID, "err", rerr)
 	}
 	return fmt.Errorf("pmshooks: webhook %s: %w", e.ID, err)

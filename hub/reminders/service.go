@@ -20,9 +20,8 @@ import (
 type Store interface {
 	hub.Transactor
 
-	GetPractice(ctx context.Context, id string) (*hub.Practice, error)
-	GetPatient(ctx context.Context, practiceID, externalID string) (*hub.Patient, error)
-	GetPatientByID(ctx context.Context, practiceID, id string) (*hub.Patient, error)
+	hub.PracticeReader
+	hub.PatientReader
 	// FindPatientsByPhone lists a practice's patients with this E.164
 	// number, their own or their guardian's (a Y/N answer's sender).
 	FindPatientsByPhone(ctx context.Context, practiceID, phone string) ([]hub.Patient, error)
@@ -111,12 +110,7 @@ type Service struct {
 // New returns a Service.
 func New(store Store, sched Scheduler, plan Planner, hooks Hooks, set Settings, log *audit.Log, cfg Config) *Service {
 	s := &Service{store: store, sched: sched, plan: plan, hooks: hooks, settings: set, audit: log, log: cfg.Logger, now: cfg.Now}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s.log, s.now = hub.OrDefaults(s.log, s.now)
 	return s
 }
 

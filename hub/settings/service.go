@@ -34,9 +34,8 @@ type Store interface {
 	PutSetting(ctx context.Context, practiceID, kind string, value []byte) error
 	// GetSetting reads it; hub.ErrNoRows when the practice has none.
 	GetSetting(ctx context.Context, practiceID, kind string) ([]byte, error)
-	// GetPractice reads a practice (its name and phone fill the default
-	// SMS help text).
-	GetPractice(ctx context.Context, id string) (*hub.Practice, error)
+	// a practice's name and phone fill the default SMS help text
+	hub.PracticeReader
 }
 
 // Sealer encrypts small documents for storage with a 32-byte key.

@@ -464,24 +464,12 @@ func previewData(locale string, over map[string]any) (templates.Data, error) {
 	return d, nil
 }
 
-// Facts are what a message is rendered from. Times are shown in the
-// practice's time zone.
+// Facts are what a message is rendered from: the facts templates formats
+// (times in the practice's time zone), and whether the message asks for a
+// Y/N answer (an SMS reminder of a practice that wants confirmations).
 type Facts struct {
-	PatientFirstName string
-	GuardianName     string // set when a guardian receives the message
-	PracticeName     string
-	PracticePhone    string
-	PortalURL        string
+	templates.Facts
 	TimeZone         string
-	Start            time.Time // appointment start, or zero
-	Clinician        string
-	Location         string
-	Pharmacy         string
-	Pickup           string
-	CollectBy        time.Time // or zero
-	Text             string    // a plain notice's text
-	// AsksConfirmation: the message asks "reply Y or N" (an SMS reminder
-	// of a practice that wants confirmations).
 	AsksConfirmation bool
 }
 
@@ -508,11 +496,7 @@ func (s *Service) Render(ctx context.Context, practiceID, kind, channel, locale 
 		return Rendered{}, fmt.Errorf("templating: %w", err) // the store could not be read: retried
 	}
 	t := v.Template()
-	data := templates.NewData(t.Locale, location(f.TimeZone), templates.Facts{
-		PatientFirstName: f.PatientFirstName, GuardianName: f.GuardianName, PracticeName: f.PracticeName,
-		PracticePhone: f.PracticePhone, PortalURL: f.PortalURL, Start: f.Start, Clinician: f.Clinician,
-		Location: f.Location, Pharmacy: f.Pharmacy, Pickup: f.Pickup, CollectBy: f.CollectBy, Text: f.Text,
-	})
+	data := templates.NewData(t.Locale, location(f.TimeZone), f.Facts)
 	if !f.AsksConfirmation {
 		data.ConfirmInstructions = "" // not a reminder, or the practice turned confirmations off
 	}

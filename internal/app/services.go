@@ -54,6 +54,7 @@ var (
 	_ email.Unsubscriber      = (*patients.Service)(nil)
 	_ messaging.Publisher     = (*events.Bus)(nil)
 	_ delivery.Renderer       = (*templating.Service)(nil)
+	_ delivery.Practices      = (*identity.Directory)(nil)
 	_ templating.SMSSettings  = (*settings.Service)(nil)
 	_ messaging.Planner       = (*delivery.Service)(nil)
 	_ reminders.Planner       = (*delivery.Service)(nil)
@@ -76,7 +77,7 @@ func (a *App) buildCore() (*core.Services, error) {
 	c.Patients = patients.New(st, c.Audit, now)
 	c.Templates = templating.New(st, c.Settings, c.Audit, now)
 	c.Hooks = pmshooks.New(st, c.Settings, a.sched, pmshooks.Config{Logger: log, Now: now})
-	if c.Delivery, err = delivery.New(st, a.queue, c.Settings, c.Templates, c.Hooks, c.Audit, delivery.Config{
+	if c.Delivery, err = delivery.New(st, c.Directory, a.queue, c.Settings, c.Templates, c.Hooks, c.Audit, delivery.Config{
 		Channels: a.channels(), PortalURL: cfg.PortalURL, Logger: log, Now: now}); err != nil {
 		return nil, err
 	}

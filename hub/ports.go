@@ -1,0 +1,46 @@
+package hub
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// PracticeReader reads practices; every subdomain that shows a practice's
+// name, phone or time zone consumes it (hub/store implements it).
+type PracticeReader interface {
+	GetPractice(ctx context.Context, id string) (*Practice, error)
+}
+
+// PatientReader reads a practice's patients, by the PMS's external id or
+// by Karere's id (hub/store implements it). A patient of another practice
+// is ErrNoRows.
+type PatientReader interface {
+	GetPatient(ctx context.Context, practiceID, externalID string) (*Patient, error)
+	GetPatientByID(ctx context.Context, practiceID, id string) (*Patient, error)
+}
+
+// OrDefaults returns log and now, or slog.Default and time.Now where they
+// are nil: what every service does with its Config.
+func OrDefaults(log *slog.Logger, now func() time.Time) (*slog.Logger, func() time.Time) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return log, now
+}
+
+// ErrorText is what staff see as a delivery's or an event's last error:
+// a reason code and the cause, at most 500 bytes.
+func ErrorText(reason string, err error) string {
+	msg := reason
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	return msg
+}
