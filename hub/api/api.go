@@ -78,6 +78,16 @@ func New(svc *core.Services, cfg Config) *Server {
 	return s
 }
 
+// Handler groups: one per subdomain, each with its routes and handlers.
+type (
+	patientsAPI  struct{ *Server }
+	deliveryAPI  struct{ *Server }
+	messagingAPI struct{ *Server }
+	templatesAPI struct{ *Server }
+	remindersAPI struct{ *Server }
+	hooksAPI     struct{ *Server }
+)
+
 // Handler is a handler that may fail; the error is rendered by writeError.
 type Handler func(w http.ResponseWriter, r *http.Request) error
 
@@ -99,21 +109,12 @@ func (s *Server) routes() {
 		return nil
 	})
 
-	s.Authed("PUT /v1/patients/{external_id}", s.putPatient)
-	s.Authed("GET /v1/patients/{external_id}", s.getPatient)
-	s.Authed("DELETE /v1/patients/{external_id}", s.deletePatient)
-	s.Authed("GET /v1/patients/{external_id}/inbox", s.getInbox)
-	s.Authed("POST /v1/patients/{external_id}/inbox/{item}/read", s.markInboxRead)
-	s.Authed("POST /v1/notices", s.postNotice)
-	s.Authed("GET /v1/deliveries/{id}", s.getDelivery)
-	s.Authed("GET /v1/deliveries", s.listDeliveries)
-	s.Authed("GET /v1/outbox", s.getOutbox)
-	s.e2eeRoutes()
-	s.templateRoutes()
-	s.reminderRoutes()
-	if s.cfg.Dev {
-		s.Handle("GET /v1/dev/outbox", s.getDevOutbox)
-	}
+	patientsAPI{s}.routes()
+	deliveryAPI{s}.routes()
+	messagingAPI{s}.routes()
+	templatesAPI{s}.routes()
+	remindersAPI{s}.routes()
+	hooksAPI{s}.routes()
 }
 
 // ServeHTTP serves the API.

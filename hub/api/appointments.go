@@ -11,7 +11,7 @@ import (
 
 // reminderRoutes: appointments, prescriptions and the settings of
 // reminders, SMS, email and outgoing webhooks.
-func (s *Server) reminderRoutes() {
+func (s remindersAPI) routes() {
 	s.Authed("PUT /v1/appointments/{external_id}", s.putAppointment)
 	s.Authed("GET /v1/appointments/{external_id}", s.getAppointment)
 	s.Authed("DELETE /v1/appointments/{external_id}", s.deleteAppointment)
@@ -25,7 +25,6 @@ func (s *Server) reminderRoutes() {
 	s.Authed("GET /v1/settings/email", s.getEmailSettings)
 	s.Authed("PUT /v1/settings/webhooks", s.putWebhookSettings)
 	s.Authed("GET /v1/settings/webhooks", s.getWebhookSettings)
-	s.Authed("GET /v1/webhooks/events", s.listWebhookEvents)
 }
 
 type reminderJSON struct {
@@ -78,7 +77,7 @@ func toAppointmentJSON(v *reminders.AppointmentView) appointmentJSON {
 	return out
 }
 
-func (s *Server) putAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) putAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in reminders.AppointmentInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -95,7 +94,7 @@ func (s *Server) putAppointment(w http.ResponseWriter, r *http.Request, a hub.Ac
 	return nil
 }
 
-func (s *Server) getAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) getAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	v, err := s.svc.Reminders.GetAppointment(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
@@ -104,7 +103,7 @@ func (s *Server) getAppointment(w http.ResponseWriter, r *http.Request, a hub.Ac
 	return nil
 }
 
-func (s *Server) deleteAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) deleteAppointment(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	v, err := s.svc.Reminders.CancelAppointment(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
@@ -113,7 +112,7 @@ func (s *Server) deleteAppointment(w http.ResponseWriter, r *http.Request, a hub
 	return nil
 }
 
-func (s *Server) postPrescriptionReady(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) postPrescriptionReady(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in reminders.PrescriptionInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -130,7 +129,7 @@ func (s *Server) postPrescriptionReady(w http.ResponseWriter, r *http.Request, a
 	return nil
 }
 
-func (s *Server) putReminderSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) putReminderSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in settings.ReminderSettings
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -143,7 +142,7 @@ func (s *Server) putReminderSettings(w http.ResponseWriter, r *http.Request, a h
 	return nil
 }
 
-func (s *Server) getReminderSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) getReminderSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	c, err := s.svc.Settings.ReminderConfig(r.Context(), a.PracticeID)
 	if err != nil {
 		return err
@@ -152,7 +151,7 @@ func (s *Server) getReminderSettings(w http.ResponseWriter, r *http.Request, a h
 	return nil
 }
 
-func (s *Server) putSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) putSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in hub.SMSSettings
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -165,7 +164,7 @@ func (s *Server) putSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Ac
 	return nil
 }
 
-func (s *Server) getSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) getSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	v, ok, err := s.svc.Settings.SMSSettingsView(r.Context(), a.PracticeID)
 	if err != nil {
 		return err
@@ -177,7 +176,7 @@ func (s *Server) getSMSSettings(w http.ResponseWriter, r *http.Request, a hub.Ac
 	return nil
 }
 
-func (s *Server) putEmailSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) putEmailSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in hub.EmailSettings
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -190,7 +189,7 @@ func (s *Server) putEmailSettings(w http.ResponseWriter, r *http.Request, a hub.
 	return nil
 }
 
-func (s *Server) getEmailSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) getEmailSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	v, ok, err := s.svc.Settings.EmailSettingsView(r.Context(), a.PracticeID)
 	if err != nil {
 		return err
@@ -202,7 +201,7 @@ func (s *Server) getEmailSettings(w http.ResponseWriter, r *http.Request, a hub.
 	return nil
 }
 
-func (s *Server) putWebhookSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) putWebhookSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in hub.WebhookSettings
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -215,7 +214,7 @@ func (s *Server) putWebhookSettings(w http.ResponseWriter, r *http.Request, a hu
 	return nil
 }
 
-func (s *Server) getWebhookSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s remindersAPI) getWebhookSettings(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	v, ok, err := s.svc.Settings.WebhookSettingsView(r.Context(), a.PracticeID)
 	if err != nil {
 		return err

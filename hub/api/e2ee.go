@@ -13,7 +13,7 @@ import (
 	"github.com/karerehub/karere/hub/pgp"
 )
 
-func (s *Server) e2eeRoutes() {
+func (s messagingAPI) routes() {
 	for _, o := range []struct{ prefix, kind string }{
 		{"/v1/patients/{external_id}", hub.OwnerPatient},
 		{"/v1/staff/{staff_id}", hub.OwnerStaff},
@@ -105,7 +105,7 @@ func toKeyJSON(k *hub.Key) keyJSON {
 		SupersededAt: k.Superseded, Armored: string(k.Armored)}
 }
 
-func (s *Server) putKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+func (s messagingAPI) putKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
 	body, err := readOpenPGP(w, r, messaging.MaxKeyBytes, "key")
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func (s *Server) putKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o m
 	return nil
 }
 
-func (s *Server) getKeys(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+func (s messagingAPI) getKeys(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
 	ks, err := s.svc.Messaging.Keys(r.Context(), a, o)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func (s *Server) getKeys(w http.ResponseWriter, r *http.Request, a hub.Actor, o 
 	return nil
 }
 
-func (s *Server) putLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+func (s messagingAPI) putLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
 	body, err := readOpenPGP(w, r, messaging.MaxKeyBytes, "key")
 	if err != nil {
 		return err
@@ -152,7 +152,7 @@ func (s *Server) putLockedKey(w http.ResponseWriter, r *http.Request, a hub.Acto
 	return nil
 }
 
-func (s *Server) getLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
+func (s messagingAPI) getLockedKey(w http.ResponseWriter, r *http.Request, a hub.Actor, o messaging.KeyOwner) error {
 	lk, err := s.svc.Messaging.LockedKey(r.Context(), a, o)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func (s *Server) getLockedKey(w http.ResponseWriter, r *http.Request, a hub.Acto
 	return nil
 }
 
-func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) listStaff(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	staff, keys, err := s.svc.Messaging.ListStaff(r.Context(), a)
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a hub.Actor) 
 	return nil
 }
 
-func (s *Server) putGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) putGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	body, err := readOpenPGP(w, r, messaging.MaxKeyBytes, "grant")
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func (s *Server) putGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) e
 	return nil
 }
 
-func (s *Server) getGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) getGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	g, team, err := s.svc.Messaging.TeamGrant(r.Context(), a, r.PathValue("staff_id"))
 	if err != nil {
 		return err
@@ -200,7 +200,7 @@ func (s *Server) getGrant(w http.ResponseWriter, r *http.Request, a hub.Actor) e
 	return nil
 }
 
-func (s *Server) deleteGrants(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) deleteGrants(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	n, err := s.svc.Messaging.RevokeStaff(r.Context(), a, r.PathValue("staff_id"))
 	if err != nil {
 		return err
@@ -210,7 +210,7 @@ func (s *Server) deleteGrants(w http.ResponseWriter, r *http.Request, a hub.Acto
 	return nil
 }
 
-func (s *Server) recipientKeys(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) recipientKeys(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	p, t, err := s.svc.Messaging.RecipientKeys(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
@@ -244,7 +244,7 @@ func toThreadJSON(t *hub.Thread, p *hub.Patient) threadJSON {
 	return out
 }
 
-func (s *Server) postThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) postThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in messaging.ThreadInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -257,7 +257,7 @@ func (s *Server) postThread(w http.ResponseWriter, r *http.Request, a hub.Actor)
 	return nil
 }
 
-func (s *Server) listThreads(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) listThreads(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
@@ -302,7 +302,7 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request, a hub.Actor
 	return nil
 }
 
-func (s *Server) getThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) getThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	t, p, err := s.svc.Messaging.GetThread(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -311,7 +311,7 @@ func (s *Server) getThread(w http.ResponseWriter, r *http.Request, a hub.Actor) 
 	return nil
 }
 
-func (s *Server) patchThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) patchThread(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in messaging.ThreadPatch
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -324,7 +324,7 @@ func (s *Server) patchThread(w http.ResponseWriter, r *http.Request, a hub.Actor
 	return nil
 }
 
-func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) postMessage(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var from messaging.Sender
 	if a.StaffID == "" {
 		var err error
@@ -355,7 +355,7 @@ type messageJSON struct {
 	Ciphertext         string    `json:"ciphertext"`
 }
 
-func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) listMessages(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	limit, err := queryLimit(r)
 	if err != nil {
 		return err
@@ -377,7 +377,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, a hub.Acto
 	return nil
 }
 
-func (s *Server) markThreadRead(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s messagingAPI) markThreadRead(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	t, err := s.svc.Messaging.MarkThreadRead(r.Context(), a, r.PathValue("id"), r.URL.Query().Get("reader"))
 	if err != nil {
 		return err

@@ -8,6 +8,16 @@ import (
 	"github.com/karerehub/karere/hub/delivery"
 )
 
+func (s deliveryAPI) routes() {
+	s.Authed("POST /v1/notices", s.postNotice)
+	s.Authed("GET /v1/deliveries/{id}", s.getDelivery)
+	s.Authed("GET /v1/deliveries", s.listDeliveries)
+	s.Authed("GET /v1/outbox", s.getOutbox)
+	if s.cfg.Dev {
+		s.Handle("GET /v1/dev/outbox", s.getDevOutbox)
+	}
+}
+
 type deliveryJSON struct {
 	ID         string            `json:"id"`
 	Patient    string            `json:"patient,omitempty"`
@@ -46,7 +56,7 @@ func toDeliveryJSON(d *hub.Delivery, patientExternalID string) deliveryJSON {
 		UpdatedAt: d.Updated}
 }
 
-func (s *Server) postNotice(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s deliveryAPI) postNotice(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in delivery.NoticeInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -63,7 +73,7 @@ func (s *Server) postNotice(w http.ResponseWriter, r *http.Request, a hub.Actor)
 	return nil
 }
 
-func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s deliveryAPI) getDelivery(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	d, p, err := s.svc.Delivery.GetDelivery(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -72,7 +82,7 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, a hub.Actor
 	return nil
 }
 
-func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s deliveryAPI) listDeliveries(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
@@ -118,7 +128,7 @@ func outboxOut(items []hub.OutboxItem) map[string]any {
 
 // getOutbox lists what the outbox kept for this practice (test-key
 // deliveries, and everything when no provider is configured).
-func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s deliveryAPI) getOutbox(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	limit, err := queryLimit(r)
 	if err != nil {
 		return err
@@ -132,7 +142,7 @@ func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request, a hub.Actor) 
 }
 
 // getDevOutbox lists every practice's outbox: `hubd dev` only.
-func (s *Server) getDevOutbox(w http.ResponseWriter, r *http.Request) error {
+func (s deliveryAPI) getDevOutbox(w http.ResponseWriter, r *http.Request) error {
 	limit, err := queryLimit(r)
 	if err != nil {
 		return err

@@ -9,6 +9,14 @@ import (
 	"github.com/karerehub/karere/hub/patients"
 )
 
+func (s patientsAPI) routes() {
+	s.Authed("PUT /v1/patients/{external_id}", s.putPatient)
+	s.Authed("GET /v1/patients/{external_id}", s.getPatient)
+	s.Authed("DELETE /v1/patients/{external_id}", s.deletePatient)
+	s.Authed("GET /v1/patients/{external_id}/inbox", s.getInbox)
+	s.Authed("POST /v1/patients/{external_id}/inbox/{item}/read", s.markInboxRead)
+}
+
 type patientJSON struct {
 	ExternalID      string              `json:"external_id"`
 	GivenName       string              `json:"given_name"`
@@ -33,7 +41,7 @@ func toPatientJSON(p *hub.Patient) patientJSON {
 		SMSOptedOutAt: p.SMSOptOut, EmailOptedOutAt: p.EmailOptOut, CreatedAt: p.Created, UpdatedAt: p.Updated}
 }
 
-func (s *Server) putPatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s patientsAPI) putPatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in patients.PatientInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -50,7 +58,7 @@ func (s *Server) putPatient(w http.ResponseWriter, r *http.Request, a hub.Actor)
 	return nil
 }
 
-func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s patientsAPI) getPatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	p, err := s.svc.Patients.GetPatient(r.Context(), a, r.PathValue("external_id"))
 	if err != nil {
 		return err
@@ -59,7 +67,7 @@ func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, a hub.Actor)
 	return nil
 }
 
-func (s *Server) deletePatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s patientsAPI) deletePatient(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	if err := s.svc.Patients.DeletePatient(r.Context(), a, r.PathValue("external_id")); err != nil {
 		return err
 	}
@@ -77,7 +85,7 @@ type inboxItemJSON struct {
 	ReadAt    *time.Time `json:"read_at"`
 }
 
-func (s *Server) getInbox(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s patientsAPI) getInbox(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	limit, err := queryLimit(r)
 	if err != nil {
 		return err
@@ -95,7 +103,7 @@ func (s *Server) getInbox(w http.ResponseWriter, r *http.Request, a hub.Actor) e
 	return nil
 }
 
-func (s *Server) markInboxRead(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s patientsAPI) markInboxRead(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	if err := s.svc.Delivery.MarkInboxRead(r.Context(), a, r.PathValue("external_id"), r.PathValue("item")); err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/karerehub/karere/templates"
 )
 
-func (s *Server) templateRoutes() {
+func (s templatesAPI) routes() {
 	s.Authed("GET /v1/templates", s.listTemplates)
 	s.Authed("GET /v1/templates/fields", s.templateFields)
 	s.Authed("POST /v1/templates/preview", s.previewTemplate)
@@ -47,7 +47,7 @@ func templatePath(r *http.Request) (kind, channel, locale string) {
 	return r.PathValue("kind"), r.PathValue("channel"), r.PathValue("locale")
 }
 
-func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s templatesAPI) getTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	kind, channel, locale := templatePath(r)
 	v, err := s.svc.Templates.GetTemplate(r.Context(), a, kind, channel, locale)
 	if err != nil {
@@ -57,7 +57,7 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor
 	return nil
 }
 
-func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s templatesAPI) putTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in templating.TemplateInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err
@@ -71,7 +71,7 @@ func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor
 	return nil
 }
 
-func (s *Server) templateVersions(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s templatesAPI) templateVersions(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	limit, err := queryLimit(r)
 	if err != nil {
 		return err
@@ -89,7 +89,7 @@ func (s *Server) templateVersions(w http.ResponseWriter, r *http.Request, a hub.
 	return nil
 }
 
-func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s templatesAPI) listTemplates(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	vs, err := s.svc.Templates.ListTemplates(r.Context(), a)
 	if err != nil {
 		return err
@@ -103,7 +103,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, a hub.Act
 }
 
 // templateFields lists the variables templates may use.
-func (s *Server) templateFields(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s templatesAPI) templateFields(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	writeJSON(w, http.StatusOK, map[string]any{"fields": templates.Fields()})
 	return nil
 }
@@ -125,7 +125,7 @@ type previewJSON struct {
 	MaxSegments int    `json:"max_segments,omitempty"`
 }
 
-func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s templatesAPI) previewTemplate(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	var in templating.PreviewInput
 	if err := decode(w, r, s.cfg.MaxBody, &in); err != nil {
 		return err

@@ -8,6 +8,10 @@ import (
 	"github.com/karerehub/karere/hub"
 )
 
+func (s hooksAPI) routes() {
+	s.Authed("GET /v1/webhooks/events", s.listWebhookEvents)
+}
+
 type webhookEventJSON struct {
 	ID        string          `json:"id"`
 	Type      string          `json:"type"`
@@ -21,7 +25,7 @@ type webhookEventJSON struct {
 
 // listWebhookEvents shows what Karere sent (or is still trying to send)
 // to the practice's PMS.
-func (s *Server) listWebhookEvents(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
+func (s hooksAPI) listWebhookEvents(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
 	limit, err := queryLimit(r)
 	if err != nil {
 		return err
