@@ -158,6 +158,11 @@ func (c *checker) command(cmd *parse.CommandNode, sc *scope) (reflect.Type, erro
 		if !allowedFunc(id.Ident) {
 			return nil, c.refuse(id, "function %q is not allowed (allowed: upper, lower, default, %s)", id.Ident, strings.Join(allowedBuiltins, ", "))
 		}
+		if id.Ident == "printf" {
+			if err := c.printf(cmd); err != nil {
+				return nil, err
+			}
+		}
 		for _, a := range cmd.Args[1:] {
 			if _, err := c.arg(a, sc); err != nil {
 				return nil, err
@@ -176,6 +181,25 @@ func (c *checker) command(cmd *parse.CommandNode, sc *scope) (reflect.Type, erro
 		}
 	}
 	return t, nil
+}
+
+const computedFormat = `printf needs its format written in the template, such as printf "%s" .Text`
+
+// printf refuses a printf call whose format is not a literal string, so
+// that checkFormat sees every format that will run. A piped value is
+// printf's last argument, never its format: {{.Text | printf "%s"}}.
+func (c *checker) printf(cmd *parse.CommandNode) error {
+	if len(cmd.Args) < 2 {
+		return c.refuse(cmd, "%s", computedFormat)
+	}
+	format, ok := cmd.Args[1].(*parse.StringNode)
+	if !ok {
+		return c.refuse(cmd.Args[1], "%s", computedFormat)
+	}
+	if reason := checkFormat(format.Text); reason != "" {
+		return c.refuse(format, "%s", reason)
+	}
+	return nil
 }
 
 func funcResult(name string) reflect.Type {
@@ -216,6 +240,9 @@ func (c *checker) arg(node parse.Node, sc *scope) (reflect.Type, error) {
 	case *parse.IdentifierNode:
 		if !allowedFunc(n.Ident) {
 			return nil, c.refuse(n, "function %q is not allowed", n.Ident)
+		}
+		if n.Ident == "printf" { // called with no arguments at all
+			return nil, c.refuse(n, "%s", computedFormat)
 		}
 		return funcResult(n.Ident), nil
 	case *parse.PipeNode:

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"strings"
 	"time"
 )
 
@@ -138,6 +139,16 @@ func worstCaseData(locale string) Data {
 		CollectBy:        time.Date(2025, 11, 29, 0, 0, 0, 0, time.FixedZone("NZDT", 13*3600)),
 		Text:             "Kōwhai Health is closed on Monday 26 January. For urgent care call Healthline on 0800 611 116.",
 	})
+}
+
+// longData is worstCaseData with the longest notice text in bytes:
+// longTextChars four-byte characters. Validate renders it to check a
+// template against the size limits, as hub bounds a notice's text in
+// characters, not bytes.
+func longData(locale string) Data {
+	d := worstCaseData(locale)
+	d.Text = strings.Repeat("🌿", longTextChars)
+	return d
 }
 
 // FieldDoc describes one template variable for the API docs and the editor.

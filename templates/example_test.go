@@ -1,6 +1,7 @@
 package templates_test
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/karerehub/karere/templates"
@@ -31,4 +32,19 @@ func ExampleRender() {
 	}
 	fmt.Println(r.Text)
 	// Output: He karere matatapu hou tāu nā Kōwhai Health. Takiuru ki tō tomokanga kia pānuitia.
+}
+
+func ExampleErrTooLarge() {
+	t := templates.Template{
+		Kind:    templates.KindNotice,
+		Channel: templates.ChannelSMS,
+		Locale:  templates.LocaleEnNZ,
+		Body:    "{{$a := .Text}}\n{{$a = print $a $a}}{{$a = print $a $a}}{{$a = print $a $a}}{{$a = print $a $a}}{{$a = print $a $a}}{{$a = print $a $a}}{{$a = print $a $a}}{{$a = print $a $a}}{{$a}}",
+	}
+	_, err := templates.Render(t, templates.SampleData(templates.LocaleEnNZ))
+	fmt.Println(errors.Is(err, templates.ErrTooLarge))
+	fmt.Println(err)
+	// Output:
+	// true
+	// body line 2: too long: over 16384 bytes, the limit for an SMS
 }

@@ -1,12 +1,12 @@
 package templates
 
 import (
-	"bytes"
 	htmltemplate "html/template"
 	"regexp"
 	"strings"
 	"sync"
 	texttemplate "text/template"
+	"time"
 )
 
 // Kinds of message.
@@ -113,23 +113,11 @@ func isAlpha(s string) bool {
 	return true
 }
 
-// funcs is the whole function set available to templates besides the
-// harmless text/template built-ins listed in allowedBuiltins. None of them
-// reaches outside the template.
-var funcs = map[string]any{
-	"upper": strings.ToUpper,
-	"lower": strings.ToLower,
-	// default returns def when val is empty or blank: {{.Clinician | default "your doctor"}}.
-	"default": func(def, val string) string {
-		if strings.TrimSpace(val) == "" {
-			return def
-		}
-		return val
-	},
-}
-
 // allowedBuiltins are the text/template built-in functions templates may
 // call. call, index, slice, html, js, urlquery and println are refused.
+// Templates also have upper, lower and default; budget.funcs defines them
+// and replaces print and printf with versions that keep to the render
+// limits.
 var allowedBuiltins = []string{"and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "print", "printf"}
 
 func allowedFunc(name string) bool {
@@ -141,24 +129,34 @@ func allowedFunc(name string) bool {
 // that Validate would refuse for its structure; it does not check the SMS
 // segment limit. Surrounding white space is trimmed from Text and Subject,
 // and line breaks in Subject become spaces.
+//
+// Each part is limited in size (MaxSMSBytes and the like, for its channel)
+// and the whole render in time (MaxRenderTime). Render stops at the first
+// byte over, with a *ValidationError that wraps ErrTooLarge or
+// ErrRenderTimeout, so callers can tell a template (or data) that is too
+// big from one that is wrong.
 func Render(t Template, d Data) (Rendered, error) {
+	return render(t, d, time.Now().Add(MaxRenderTime))
+}
+
+func render(t Template, d Data, deadline time.Time) (Rendered, error) {
 	if err := checkShape(t); err != nil {
 		return Rendered{}, err
 	}
 	var r Rendered
 	var err error
 	if t.Channel == ChannelEmail {
-		if r.Subject, err = renderText(fieldSubject, t.Subject, d); err != nil {
+		if r.Subject, err = renderText(fieldSubject, t.Subject, d, newBudget(t.Channel, fieldSubject, deadline)); err != nil {
 			return Rendered{}, err
 		}
 		r.Subject = strings.Join(strings.Fields(r.Subject), " ")
 	}
-	if r.Text, err = renderText(fieldBody, t.Body, d); err != nil {
+	if r.Text, err = renderText(fieldBody, t.Body, d, newBudget(t.Channel, fieldBody, deadline)); err != nil {
 		return Rendered{}, err
 	}
 	r.Text = strings.TrimSpace(r.Text)
 	if t.Channel == ChannelEmail && strings.TrimSpace(t.HTML) != "" {
-		if r.HTML, err = renderHTML(t.HTML, d); err != nil {
+		if r.HTML, err = renderHTML(t.HTML, d, newBudget(t.Channel, fieldHTML, deadline)); err != nil {
 			return Rendered{}, err
 		}
 	}
@@ -167,7 +165,10 @@ func Render(t Template, d Data) (Rendered, error) {
 
 // parsed caches checked and parsed templates by their source: a template's
 // text is its identity, so a cached parse can never be stale. Parsing and
-// checking cost more than executing, and every send renders.
+// checking cost more than executing, and every send renders. A cached
+// template is never executed: each render clones it and binds the clone's
+// functions to its own budget (html/template escapes the clone when it
+// first runs, some tens of microseconds for a default email).
 var parsed struct {
 	sync.Mutex
 	m map[string]any // field + "\x00" + src -> *texttemplate.Template or *htmltemplate.Template
@@ -194,7 +195,7 @@ func cachedParse(field, src string, parse func() (any, error)) (any, error) {
 	return t, nil
 }
 
-func renderText(field, src string, d Data) (string, error) {
+func renderText(field, src string, d Data, b *budget) (string, error) {
 	t, err := cachedParse(field, src, func() (any, error) {
 		if err := check(field, src); err != nil {
 			return nil, err
@@ -208,15 +209,17 @@ func renderText(field, src string, d Data) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmpl := t.(*texttemplate.Template)
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, d); err != nil {
+	tmpl, err := t.(*texttemplate.Template).Clone()
+	if err != nil {
+		return "", err
+	}
+	if err := tmpl.Funcs(b.funcs()).Execute(b, d); err != nil {
 		return "", execError(field, err)
 	}
-	return b.String(), nil
+	return b.out.String(), nil
 }
 
-func renderHTML(src string, d Data) (string, error) {
+func renderHTML(src string, d Data, b *budget) (string, error) {
 	t, err := cachedParse(fieldHTML, src, func() (any, error) {
 		if err := check(fieldHTML, src); err != nil {
 			return nil, err
@@ -230,10 +233,12 @@ func renderHTML(src string, d Data) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmpl := t.(*htmltemplate.Template)
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, d); err != nil {
+	tmpl, err := t.(*htmltemplate.Template).Clone()
+	if err != nil {
+		return "", err // not reached: the cached template is never executed
+	}
+	if err := tmpl.Funcs(b.funcs()).Execute(b, d); err != nil {
 		return "", execError(fieldHTML, err)
 	}
-	return b.String(), nil
+	return b.out.String(), nil
 }

@@ -26,12 +26,20 @@ const (
 	fieldHTML    = "html"
 )
 
-// ValidationError says what is wrong with a template and where.
+// ValidationError says what is wrong with a template and where. When a
+// render limit was reached it wraps ErrTooLarge or ErrRenderTimeout, for
+// errors.Is.
 type ValidationError struct {
 	Field  string `json:"field"`          // "body", "subject", "html" (or "kind", "channel", "locale")
 	Line   int    `json:"line,omitempty"` // 1-based line in Field; 0 when it is about the whole field
 	Reason string `json:"reason"`
+
+	err error // ErrTooLarge, ErrRenderTimeout or nil
 }
+
+// Unwrap returns ErrTooLarge or ErrRenderTimeout when a render limit was
+// reached, otherwise nil.
+func (e *ValidationError) Unwrap() error { return e.err }
 
 func (e *ValidationError) Error() string {
 	if e.Line > 0 {
@@ -54,6 +62,12 @@ func invalid(field string, line int, format string, args ...any) *ValidationErro
 //     (and or not eq ne lt le gt ge len print printf);
 //   - using the whole data set ({{.}} at the top level) instead of a field;
 //   - anything that fails to render with SampleData (such as unsafe HTML);
+//   - a printf whose format is not written in the template, or has a verb
+//     wider or more precise than MaxFormatWidth, or one with * or [n];
+//   - anything that goes over a render limit (MaxSMSBytes and the other
+//     part limits, MaxRenderTime) with SampleData or with long worst-case
+//     data: long names and a notice text of 2,000 four-byte characters.
+//     The error wraps ErrTooLarge or ErrRenderTimeout;
 //   - for SMS, text that needs more than maxSegments segments when rendered
 //     with long worst-case data (long names with macrons, a guardian, the
 //     longest month). maxSegments <= 0 means DefaultMaxSegments.
@@ -62,6 +76,13 @@ func Validate(t Template, maxSegments int) error {
 		return err
 	}
 	if _, err := Render(t, SampleData(t.Locale)); err != nil {
+		return err
+	}
+	if _, err := Render(t, longData(t.Locale)); err != nil {
+		var ve *ValidationError
+		if errors.Is(err, ErrTooLarge) && errors.As(err, &ve) {
+			ve.Reason += fmt.Sprintf(" with long sample data (a %d-character notice text)", longTextChars)
+		}
 		return err
 	}
 	if t.Channel != ChannelSMS {
@@ -126,9 +147,15 @@ func parseError(field string, err error) error {
 	return invalid(field, 0, "%s", strings.TrimPrefix(msg, "template: "))
 }
 
-// execError reports a failure to render.
+// execError reports a failure to render. A budget that ran out keeps its
+// reason and sentinel, with the line text/template reports when the
+// failing call was a function (a write has no line).
 func execError(field string, err error) error {
 	ve := parseError(field, err).(*ValidationError)
 	ve.Reason = strings.TrimPrefix(ve.Reason, "executing \""+field+"\" ")
+	var le *limitError
+	if errors.As(err, &le) {
+		ve.Reason, ve.err = le.reason, le.err
+	}
 	return ve
 }
