@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Store errors. Implementations return these (possibly wrapped) so that
@@ -53,7 +54,11 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
-	Err     error // the cause, never shown
+	// RetryAfter, for KindRateLimited and KindUnavailable, is how long the
+	// caller should wait before trying again (adapters send it as
+	// Retry-After); zero leaves the adapter's default.
+	RetryAfter time.Duration
+	Err        error // the cause, never shown
 }
 
 func (e *Error) Error() string {
@@ -96,6 +101,13 @@ func NotFound(what string) *Error {
 // Conflict is a change that collided with another.
 func Conflict(code, format string, args ...any) *Error {
 	return E(KindConflict, "", code, format, args...)
+}
+
+// WithRetryAfter returns a copy of e that tells the caller to wait d.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
 }
 
 // Catalog of errors without parameters.

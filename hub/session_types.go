@@ -23,15 +23,6 @@ type Session struct {
 	LastSeen   time.Time
 }
 
-// LoginThrottle is the failed sign-in count of one key: an account (a hash
-// of the email, whether or not it exists) or a remote address.
-type LoginThrottle struct {
-	Key         string
-	Failures    int
-	FirstAt     time.Time  // the first failure counted
-	LockedUntil *time.Time // nil when not locked
-}
-
 // StaffTOTP is a staff member's TOTP second factor. Secret is sealed by the
 // Service with its settings key; the store never sees it in the clear.
 type StaffTOTP struct {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,6 +32,9 @@ type Config struct {
 	// Ready reports whether backing services answer (GET /readyz); nil:
 	// always ready.
 	Ready func(ctx context.Context) error
+	// TrustedProxies may set X-Forwarded-For (see ClientIP); nil: none,
+	// the TCP peer is the client.
+	TrustedProxies TrustedProxies
 	// Registerer receives the API's metrics; nil: none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -47,6 +49,8 @@ type Server struct {
 	lim  sync.Map // key id -> *rate.Limiter
 	reqs *prometheus.CounterVec
 	dur  *prometheus.HistogramVec
+
+	xffOnce sync.Once // warns once of X-Forwarded-For with no trusted proxy
 }
 
 // New returns the API.
@@ -120,6 +124,13 @@ func (s *Server) routes() {
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if len(s.cfg.TrustedProxies) == 0 && r.Header.Get("X-Forwarded-For") != "" {
+		s.xffOnce.Do(func() {
+			s.log.Warn("X-Forwarded-For is ignored: no trusted proxy is configured, so sign-in limits count every " +
+				"client behind a proxy as one (set KARERE_TRUSTED_PROXIES to the proxy's address)")
+		})
+	}
+	r = s.cfg.TrustedProxies.withClientAddr(r)
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if v := recover(); v != nil {
@@ -189,13 +200,7 @@ func (s *Server) authenticate(r *http.Request) (hub.Actor, error) {
 	return s.svc.Identity.Authenticate(r.Context(), strings.TrimSpace(token), remoteIP(r))
 }
 
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func remoteIP(r *http.Request) string { return ClientIP(r) }
 
 func (s *Server) limiter(id string) *rate.Limiter {
 	if l, ok := s.lim.Load(id); ok {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -24,8 +25,8 @@ import (
 	"github.com/karerehub/karere/internal/ttlcache"
 )
 
-// Store keeps what signing in reads and writes: keys, staff, sessions,
-// sign-in counters and second factors (hub/store implements it).
+// Store keeps what signing in reads and writes: keys, staff, sessions
+// and second factors (hub/store implements it).
 type Store interface {
 	hub.Transactor
 
@@ -38,8 +39,8 @@ type Store interface {
 	SessionStore
 }
 
-// SessionStore is the part of Store for staff web sessions, sign-in
-// throttling and second factors.
+// SessionStore is the part of Store for staff web sessions and second
+// factors. (Sign-in attempts are counted elsewhere: Attempts.)
 type SessionStore interface {
 	// CreateSession inserts a session; hub.ErrConflict if its hash exists.
 	CreateSession(ctx context.Context, s *hub.Session) error
@@ -54,21 +55,6 @@ type SessionStore interface {
 	// DeleteExpiredSessions removes sessions last seen before idleBefore or
 	// created before createdBefore.
 	DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error)
-
-	// CountLoginFailure counts one failed sign-in for key at at, in one
-	// statement (concurrent failures all count). A count whose first
-	// failure is before windowStart starts again at 1. It returns the row
-	// as it is after the update.
-	CountLoginFailure(ctx context.Context, key string, at, windowStart time.Time) (*hub.LoginThrottle, error)
-	// LockLogin locks key until until and starts its count again.
-	LockLogin(ctx context.Context, key string, until time.Time) error
-	// GetLoginThrottle reads key's row; hub.ErrNoRows when it has none.
-	GetLoginThrottle(ctx context.Context, key string) (*hub.LoginThrottle, error)
-	// ClearLoginFailures forgets key's failures (after a good sign-in).
-	ClearLoginFailures(ctx context.Context, key string) error
-	// DeleteStaleLoginThrottles removes rows whose first failure and lock
-	// are both before t.
-	DeleteStaleLoginThrottles(ctx context.Context, t time.Time) (int64, error)
 
 	// PutStaffTOTP inserts or replaces a staff member's second factor.
 	PutStaffTOTP(ctx context.Context, t *hub.StaffTOTP) error
@@ -92,22 +78,32 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests of session expiry and
 	// lockout move it.
 	Now func() time.Time
+	// MaxPasswordChecks bounds the password checks (argon2id, 64 MiB each)
+	// run at once; 0 means DefaultMaxPasswordChecks.
+	MaxPasswordChecks int
 }
 
 // Service signs callers in: API keys, staff sessions and second factors.
 type Service struct {
-	store   Store
-	seal    *settings.Sealer // TOTP secrets
-	audit   *audit.Log
-	log     *slog.Logger
-	now     func() time.Time
-	apiKeys *ttlcache.Cache[*hub.APIKey]
+	store    Store
+	attempts Attempts
+	seal     *settings.Sealer // TOTP secrets
+	audit    *audit.Log
+	log      *slog.Logger
+	now      func() time.Time
+	apiKeys  *ttlcache.Cache[*hub.APIKey]
+	checks   chan struct{} // password check slots
+	stats    struct{ passwordChecks, totpChecks, locked, busy atomic.Uint64 }
 }
 
-// New returns a Service.
-func New(store Store, seal *settings.Sealer, log *audit.Log, cfg Config) *Service {
-	s := &Service{store: store, seal: seal, audit: log, log: cfg.Logger, now: cfg.Now,
-		apiKeys: ttlcache.New[*hub.APIKey](CacheTTL)}
+// New returns a Service. attempts counts sign-in attempts for every
+// process (see Attempts).
+func New(store Store, attempts Attempts, seal *settings.Sealer, log *audit.Log, cfg Config) *Service {
+	if cfg.MaxPasswordChecks <= 0 {
+		cfg.MaxPasswordChecks = DefaultMaxPasswordChecks
+	}
+	s := &Service{store: store, attempts: attempts, seal: seal, audit: log, log: cfg.Logger, now: cfg.Now,
+		apiKeys: ttlcache.New[*hub.APIKey](CacheTTL), checks: make(chan struct{}, cfg.MaxPasswordChecks)}
 	s.log, s.now = hub.OrDefaults(s.log, s.now)
 	return s
 }

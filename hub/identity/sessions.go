@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -38,26 +37,12 @@ const (
 	sessionTouchEvery = time.Minute
 )
 
-// Sign-in throttling: failures are counted per account (the email, known
-// or not, so the lock reveals nothing about which accounts exist) and per
-// remote address. A practice's staff usually share one address behind NAT,
-// so the per-address limit is higher.
-const (
-	LoginMaxFailures           = 5
-	LoginMaxFailuresPerAddress = 20
-	LoginWindow                = 15 * time.Minute
-	LoginLockout               = 15 * time.Minute
-)
-
 // Session errors.
 var (
 	// ErrSignInFailed is the one answer to a wrong email, a wrong password
 	// or a wrong code: it does not say which.
 	ErrSignInFailed = &hub.Error{Kind: hub.KindUnauthorized, Code: "sign_in_failed",
 		Message: "the email address or password is not right"}
-	// ErrSignInLocked: too many failures for the account or the address.
-	ErrSignInLocked = &hub.Error{Kind: hub.KindRateLimited, Code: "sign_in_locked",
-		Message: "too many failed sign-ins: wait 15 minutes and try again"}
 	// ErrNoSession: the session cookie is missing, unknown or expired.
 	ErrNoSession = &hub.Error{Kind: hub.KindUnauthorized, Code: "unauthorized",
 		Message: "sign in again: the session has ended"}
@@ -93,93 +78,73 @@ var (
 	dummyHash string
 )
 
-// spendPasswordCheck costs what a real password check costs, so that an
-// unknown email answers no faster than a known one.
-func spendPasswordCheck(password string) {
-	dummyOnce.Do(func() { dummyHash = HashPassword("karere: no such account") })
-	CheckPassword(dummyHash, password)
-}
-
-func accountThrottleKey(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return "acct:" + hex.EncodeToString(sum[:16])
-}
-
-func addressThrottleKey(source string) string { return "addr:" + source }
-
-// locked reports whether any of keys is locked now.
-func (s *Service) locked(ctx context.Context, now time.Time, keys ...string) (bool, error) {
-	for _, k := range keys {
-		l, err := s.store.GetLoginThrottle(ctx, k)
-		if errors.Is(err, hub.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		if l.LockedUntil != nil && now.Before(*l.LockedUntil) {
-			return true, nil
-		}
+// checkPassword checks password against hash, or against a dummy hash
+// when there is no account (hash ""), so that an unknown email costs
+// what a known one does. The caller holds a check slot.
+func (s *Service) checkPassword(hash, password string) bool {
+	s.stats.passwordChecks.Add(1)
+	if hash == "" {
+		dummyOnce.Do(func() { dummyHash = HashPassword("karere: no such account") })
+		CheckPassword(dummyHash, password)
+		return false
 	}
-	return false, nil
-}
-
-// countFailure counts a failed attempt against the account and the
-// address and locks whichever reached its limit.
-func (s *Service) countFailure(ctx context.Context, now time.Time, acct, addr string) error {
-	for _, c := range []struct {
-		key   string
-		limit int
-	}{{acct, LoginMaxFailures}, {addr, LoginMaxFailuresPerAddress}} {
-		l, err := s.store.CountLoginFailure(ctx, c.key, now, now.Add(-LoginWindow))
-		if err != nil {
-			return err
-		}
-		if l.Failures >= c.limit {
-			if err := s.store.LockLogin(ctx, c.key, now.Add(LoginLockout)); err != nil {
-				return err
-			}
-			s.log.Warn("sign-in locked after repeated failures", "key_kind", c.key[:4], "failures", l.Failures)
-		}
-	}
-	return nil
+	return CheckPassword(hash, password)
 }
 
 // SignIn checks a staff member's email and password and opens a session
-// (one waiting for a TOTP code when the staff member has enrolled one). Every
-// failure is ErrSignInFailed, or ErrSignInLocked after repeated failures
-// for the account or the address, whether or not the email exists.
+// (one waiting for a TOTP code when the staff member has enrolled one).
+//
+// The attempt is counted first (throttle.go): when a counter says wait,
+// the answer is ErrSignInLocked with RetryAfter and no password is
+// checked. When every password check slot is taken it is ErrSignInBusy
+// and the attempt is not counted. A wrong email or password is
+// ErrSignInFailed, whether or not the email exists.
 func (s *Service) SignIn(ctx context.Context, email, password, source string) (*SignIn, error) {
-	now := s.Now()
-	acct, addr := accountThrottleKey(email), addressThrottleKey(source)
-	if locked, err := s.locked(ctx, now, acct, addr); err != nil {
-		return nil, err
-	} else if locked {
-		return nil, ErrSignInLocked
+	if len(s.checks) == cap(s.checks) { // spare Redis while checks are saturated
+		s.stats.busy.Add(1)
+		return nil, ErrSignInBusy
 	}
-	st, err := s.store.GetStaffByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
-	ok := false
+	now := s.Now()
+	email = strings.ToLower(strings.TrimSpace(email))
+	acct, addr := accountKey(email), addressName(source)
+	known, err := s.attempts.Marked(ctx, "known:"+acct, addr, now, KnownAddressFor)
+	if err != nil {
+		return nil, &hub.Error{Kind: hub.KindUnavailable, Code: "unavailable", Message: hub.ErrUnavailable.Message, Err: err}
+	}
+	counters := passwordCounters(acct, addr, known)
+	if err := s.countAttempt(ctx, now, counters); err != nil {
+		return nil, err
+	}
+	if !s.tryCheckSlot() {
+		s.stats.busy.Add(1)
+		undo := make([]Counter, len(counters))
+		for i, c := range counters {
+			c.Clear = false // take back this attempt only
+			undo[i] = c
+		}
+		s.settle(ctx, undo)
+		return nil, ErrSignInBusy
+	}
+	st, err := s.store.GetStaffByEmail(ctx, email)
+	hash := ""
 	switch {
 	case errors.Is(err, hub.ErrNoRows):
-		spendPasswordCheck(password)
 	case err != nil:
+		s.releaseCheckSlot()
 		return nil, err
 	default:
-		ok = CheckPassword(st.PasswordHash, password)
+		hash = st.PasswordHash
 	}
+	ok := s.checkPassword(hash, password)
+	s.releaseCheckSlot()
 	if !ok {
-		if err := s.countFailure(ctx, now, acct, addr); err != nil {
-			return nil, err
-		}
 		if st != nil {
 			_ = s.audit.Record(ctx, hub.Actor{PracticeID: st.PracticeID, ID: "staff:" + st.ID, Source: source},
 				"staff.sign_in_failed", "", st.ID)
 		}
 		return nil, ErrSignInFailed
 	}
-	if err := s.store.ClearLoginFailures(ctx, acct); err != nil {
-		return nil, err
-	}
+	s.settle(ctx, counters)
 	pending, err := s.TOTPEnabled(ctx, st.PracticeID, st.ID)
 	if err != nil {
 		return nil, err
@@ -188,7 +153,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, source string) (*
 	if _, err := s.CleanSessions(ctx); err != nil {
 		s.log.Warn("session cleanup failed", "err", err)
 	}
-	return s.newSession(ctx, st, pending, source, "staff.sign_in")
+	si, err := s.newSession(ctx, st, pending, source, "staff.sign_in")
+	if err == nil && !pending {
+		s.rememberAddress(ctx, st.Email, source)
+	}
+	return si, err
 }
 
 func (s *Service) newSession(ctx context.Context, st *hub.Staff, pending bool, source, action string) (*SignIn, error) {
@@ -299,13 +268,9 @@ func (s *Service) SignOut(ctx context.Context, token, source string) error {
 	})
 }
 
-// CleanSessions deletes expired sessions and stale sign-in counters.
+// CleanSessions deletes expired sessions. (Sign-in counters expire in
+// Redis by themselves.)
 func (s *Service) CleanSessions(ctx context.Context) (int64, error) {
 	now := s.Now()
-	n, err := s.store.DeleteExpiredSessions(ctx, now.Add(-SessionIdleTimeout), now.Add(-SessionMaxAge))
-	if err != nil {
-		return n, err
-	}
-	_, err = s.store.DeleteStaleLoginThrottles(ctx, now.Add(-24*time.Hour))
-	return n, err
+	return s.store.DeleteExpiredSessions(ctx, now.Add(-SessionIdleTimeout), now.Add(-SessionMaxAge))
 }

@@ -122,6 +122,7 @@ func (s *Service) verifyTOTP(ctx context.Context, practiceID, staffID, code stri
 	if err := s.seal.Open(practiceID, totpKind(staffID), t.Secret, &secret); err != nil {
 		return nil, false, err
 	}
+	s.stats.totpChecks.Add(1)
 	step, ok := checkTOTP(secret, code, s.Now())
 	if !ok {
 		return t, false, nil
@@ -160,11 +161,20 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a hub.Actor, code string) err
 	})
 }
 
-// DisableTOTP turns the second factor off; it takes a current code.
+// DisableTOTP turns the second factor off; it takes a current code,
+// counted as a sign-in code is (a stolen session cannot guess its way to
+// turning it off).
 func (s *Service) DisableTOTP(ctx context.Context, a hub.Actor, code string) error {
+	counters := totpCounters(a.StaffID)
+	if err := s.countAttempt(ctx, s.Now(), counters); err != nil {
+		return err
+	}
 	t, ok, err := s.verifyTOTP(ctx, a.PracticeID, a.StaffID, code)
 	if err != nil {
 		return err
+	}
+	if ok {
+		s.settle(ctx, counters)
 	}
 	if t == nil || t.Confirmed == nil {
 		return hub.Invalid("code", "totp_off", "two-step sign-in is not on")
@@ -182,7 +192,10 @@ func (s *Service) DisableTOTP(ctx context.Context, a hub.Actor, code string) err
 
 // CompleteSignIn takes the TOTP code for a session that SignIn left
 // waiting for one, and replaces it with a full session (a new token: the
-// waiting one is deleted). A wrong code counts as a failed sign-in.
+// waiting one is deleted). Codes are counted per staff member before they
+// are compared (throttle.go): ErrSignInLocked with RetryAfter after too
+// many wrong ones; the waiting session stays, so the staff member types
+// the next code once the wait is over.
 func (s *Service) CompleteSignIn(ctx context.Context, token, code, source string) (*SignIn, error) {
 	sess, st, err := s.Session(ctx, token, true)
 	if err != nil {
@@ -191,29 +204,26 @@ func (s *Service) CompleteSignIn(ctx context.Context, token, code, source string
 	if !sess.MFAPending {
 		return nil, hub.Invalid("code", "no_code_due", "this session is signed in already")
 	}
-	now := s.Now()
-	acct, addr := accountThrottleKey(st.Email), addressThrottleKey(source)
-	if locked, err := s.locked(ctx, now, acct, addr); err != nil {
+	// The code counter is the staff member's own: a right password
+	// never clears it, only a right code does.
+	counters := totpCounters(st.ID)
+	if err := s.countAttempt(ctx, s.Now(), counters); err != nil {
 		return nil, err
-	} else if locked {
-		_ = s.store.DeleteSession(ctx, sess.TokenHash)
-		return nil, ErrSignInLocked
 	}
 	_, ok, err := s.verifyTOTP(ctx, st.PracticeID, st.ID, code)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		if err := s.countFailure(ctx, now, acct, addr); err != nil {
-			return nil, err
-		}
 		return nil, ErrSignInFailed
 	}
+	s.settle(ctx, counters)
 	if err := s.store.DeleteSession(ctx, sess.TokenHash); err != nil {
 		return nil, err
 	}
-	if err := s.store.ClearLoginFailures(ctx, acct); err != nil {
-		return nil, err
+	si, err := s.newSession(ctx, st, false, source, "staff.sign_in.totp")
+	if err == nil {
+		s.rememberAddress(ctx, st.Email, source)
 	}
-	return s.newSession(ctx, st, false, source, "staff.sign_in.totp")
+	return si, err
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/api"
 	"github.com/karerehub/karere/hub/identity"
 )
 
@@ -154,8 +155,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	si, err := h.svc.Identity.SignIn(r.Context(), v.Email, r.PostFormValue("password"), remoteIP(r))
 	switch {
-	case errors.Is(err, identity.ErrSignInLocked):
-		v.Error = "Too many failed sign-ins. Wait 15 minutes, then try again."
+	case errors.Is(err, identity.ErrSignInLocked), errors.Is(err, identity.ErrSignInBusy):
+		v.Error = limitMessage(w, err)
 		h.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
 	case errors.Is(err, identity.ErrSignInFailed):
@@ -173,6 +174,17 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 	return nil
+}
+
+// limitMessage sets Retry-After for a sign-in refused by a limit and
+// says what to do.
+func limitMessage(w http.ResponseWriter, err error) string {
+	e := hub.AsError(err)
+	w.Header().Set("Retry-After", api.RetryAfterSeconds(e.RetryAfter))
+	if errors.Is(err, identity.ErrSignInBusy) {
+		return "Karere is busy with other sign-ins. Try again in a second."
+	}
+	return "Too many failed sign-ins. Wait " + identity.WaitText(e.RetryAfter) + ", then try again."
 }
 
 type codeView struct {
@@ -219,8 +231,10 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request) error {
 	si, err := h.svc.Identity.CompleteSignIn(r.Context(), c.Value, r.PostFormValue("code"), remoteIP(r))
 	switch {
 	case errors.Is(err, identity.ErrSignInLocked):
-		h.clearCookie(w, r, identity.SessionCookie, "/")
-		h.renderLogin(w, r, http.StatusTooManyRequests, loginView{Error: "Too many failed sign-ins. Wait 15 minutes, then try again."})
+		// The waiting session stays: the next code works after the wait.
+		v.Error = limitMessage(w, err)
+		h.render(w, r, nil, "code.html", http.StatusTooManyRequests, pageData{Title: "Sign-in code", Page: "login",
+			CSRF: sess.CSRF, Data: v})
 		return nil
 	case errors.Is(err, identity.ErrSignInFailed):
 		v.Error = "That code is not right. Check the app and try the next code."

@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -58,7 +59,14 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Now()}
 	h := hubtest.Start(t, hubtest.Options{Backend: hubtest.Postgres, RedisDB: testenv.RedisDBInbox,
-		Configure: func(c *app.Config) { c.Clock = clk.Now }})
+		Configure: func(c *app.Config) {
+			c.Clock = clk.Now
+			// Browsers here reach the hub from 127.0.0.1 as through a
+			// reverse proxy: X-Forwarded-For names the client
+			// (browser.forwardedFor); from another loopback address
+			// (browser.fromAddr) it is ignored.
+			c.TrustedProxies = "127.0.0.1/32"
+		}})
 	f := &fixture{t: t, h: h, clk: clk}
 	f.staff = f.addStaff(h.Practice.ID, "sione@kowhai.example", "Sione Taufa")
 	c, err := client.New(h.URL, h.Key)
@@ -157,6 +165,19 @@ type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	xff  string // X-Forwarded-For sent with every request
+}
+
+// forwardedFor makes the browser's requests carry X-Forwarded-For: xff,
+// as a reverse proxy adds it.
+func (b *browser) forwardedFor(xff string) *browser { b.xff = xff; return b }
+
+// fromAddr makes the browser connect from another loopback address (Linux
+// routes all of 127.0.0.0/8 to the loopback interface).
+func (b *browser) fromAddr(ip string) *browser {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	b.c.Transport = &http.Transport{DialContext: d.DialContext}
+	return b
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -176,6 +197,9 @@ func (b *browser) do(method, path string, body io.Reader, headers ...string) *pa
 	req, err := http.NewRequest(method, b.base+path, body)
 	if err != nil {
 		b.t.Fatal(err)
+	}
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -155,6 +154,9 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, rq *reques
 		msg = "Not found."
 	}
 	status := statusOf(e.Kind)
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", api.RetryAfterSeconds(e.RetryAfter))
+	}
 	h.render(w, r, rq, "error.html", status, pageData{Title: http.StatusText(status), Data: errorView{
 		Status: status, Code: e.Code, Message: msg}})
 }
@@ -165,10 +167,6 @@ type errorView struct {
 	Message string
 }
 
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// remoteIP is the client's address (api.ClientIP: X-Forwarded-For only
+// from a trusted proxy).
+func remoteIP(r *http.Request) string { return api.ClientIP(r) }

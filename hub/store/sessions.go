@@ -73,57 +73,6 @@ func (s *Store) execCount(ctx context.Context, op, query string, args ...any) (i
 	return n, s.d.wrap(op, err)
 }
 
-const throttleCols = `key, failures, first_at, locked_until`
-
-func scanThrottle(sc scanner, l *hub.LoginThrottle) error {
-	return sc.Scan(&l.Key, &l.Failures, timeCol{&l.FirstAt}, timePtrCol{&l.LockedUntil})
-}
-
-// CountLoginFailure adds one failure to key's count in a single upsert, so
-// that failures sent in parallel all count.
-func (s *Store) CountLoginFailure(ctx context.Context, key string, at, windowStart time.Time) (*hub.LoginThrottle, error) {
-	var l hub.LoginThrottle
-	ws := s.d.time(windowStart)
-	err := scanThrottle(s.queryRow(ctx, `INSERT INTO login_throttle (`+throttleCols+`) VALUES (?, 1, ?, NULL)
-		ON CONFLICT (key) DO UPDATE SET
-			failures = CASE WHEN login_throttle.first_at < ? THEN 1 ELSE login_throttle.failures + 1 END,
-			first_at = CASE WHEN login_throttle.first_at < ? THEN excluded.first_at ELSE login_throttle.first_at END
-		RETURNING `+throttleCols, key, s.d.time(at), ws, ws), &l)
-	if err != nil {
-		return nil, s.d.wrap("count login failure", err)
-	}
-	return &l, nil
-}
-
-// LockLogin locks key until until and starts its count again.
-func (s *Store) LockLogin(ctx context.Context, key string, until time.Time) error {
-	return s.execOne(ctx, "lock login", `UPDATE login_throttle SET locked_until = ?, failures = 0 WHERE key = ?`,
-		s.d.time(until), key)
-}
-
-// GetLoginThrottle reads key's failures and lock.
-func (s *Store) GetLoginThrottle(ctx context.Context, key string) (*hub.LoginThrottle, error) {
-	var l hub.LoginThrottle
-	if err := scanThrottle(s.queryRow(ctx, `SELECT `+throttleCols+` FROM login_throttle WHERE key = ?`, key), &l); err != nil {
-		return nil, s.d.wrap("get login throttle", err)
-	}
-	return &l, nil
-}
-
-// ClearLoginFailures forgets key's failures and lock.
-func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
-	_, err := s.exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, key)
-	return s.d.wrap("clear login failures", err)
-}
-
-// DeleteStaleLoginThrottles removes rows whose count began, and whose lock
-// (if any) ended, before t.
-func (s *Store) DeleteStaleLoginThrottles(ctx context.Context, t time.Time) (int64, error) {
-	tt := s.d.time(t)
-	return s.execCount(ctx, "delete stale login throttles",
-		`DELETE FROM login_throttle WHERE first_at < ? AND (locked_until IS NULL OR locked_until < ?)`, tt, tt)
-}
-
 const totpCols = `practice_id, staff_id, secret, confirmed, last_step, created`
 
 // PutStaffTOTP inserts or replaces a staff member's second factor. A zero

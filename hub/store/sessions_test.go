@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"crypto/sha256"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,62 +93,6 @@ func TestSessions(t *testing.T) {
 		if n, err := s.DeleteStaffSessions(ctx, p.ID, st.ID); err != nil || n != 2 {
 			t.Errorf("DeleteStaffSessions = %d, %v; want 2", n, err)
 		}
-	})
-}
-
-func TestLoginThrottle(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
-		ctx := t.Context()
-		_, err := s.GetLoginThrottle(ctx, "acct:x")
-		wantErr(t, "GetLoginThrottle before any", err, hub.ErrNoRows)
-		for i := 1; i <= 3; i++ {
-			l, err := s.CountLoginFailure(ctx, "acct:x", ts(time.Duration(i)*time.Minute), ts(-15*time.Minute))
-			if err != nil {
-				t.Fatalf("CountLoginFailure: %v", err)
-			}
-			if l.Failures != i || l.FirstAt != us(ts(time.Minute)) || l.LockedUntil != nil {
-				t.Fatalf("after %d failures: %+v", i, l)
-			}
-		}
-		// A failure after the window starts the count again.
-		l, err := s.CountLoginFailure(ctx, "acct:x", ts(time.Hour), ts(time.Hour-15*time.Minute))
-		if err != nil || l.Failures != 1 || l.FirstAt != us(ts(time.Hour)) {
-			t.Fatalf("after the window: %+v, %v", l, err)
-		}
-		if err := s.LockLogin(ctx, "acct:x", ts(2*time.Hour)); err != nil {
-			t.Fatalf("LockLogin: %v", err)
-		}
-		l, err = s.GetLoginThrottle(ctx, "acct:x")
-		if err != nil || l.LockedUntil == nil || *l.LockedUntil != us(ts(2*time.Hour)) || l.Failures != 0 {
-			t.Fatalf("after lock: %+v, %v", l, err)
-		}
-		wantErr(t, "LockLogin unknown", s.LockLogin(ctx, "acct:none", ts(0)), hub.ErrNoRows)
-
-		// Parallel failures all count (one statement each).
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := s.CountLoginFailure(ctx, "addr:192.0.2.9", ts(0), ts(-time.Hour)); err != nil {
-					t.Errorf("parallel CountLoginFailure: %v", err)
-				}
-			}()
-		}
-		wg.Wait()
-		if l, err := s.GetLoginThrottle(ctx, "addr:192.0.2.9"); err != nil || l.Failures != 8 {
-			t.Fatalf("parallel failures counted %+v, %v; want 8", l, err)
-		}
-
-		// Stale rows go; a live lock stays.
-		if n, err := s.DeleteStaleLoginThrottles(ctx, ts(90*time.Minute)); err != nil || n != 1 {
-			t.Fatalf("DeleteStaleLoginThrottles = %d, %v; want 1 (the address)", n, err)
-		}
-		if err := s.ClearLoginFailures(ctx, "acct:x"); err != nil {
-			t.Fatalf("ClearLoginFailures: %v", err)
-		}
-		_, err = s.GetLoginThrottle(ctx, "acct:x")
-		wantErr(t, "after clear", err, hub.ErrNoRows)
 	})
 }
 

@@ -107,12 +107,14 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 	webhooks := sms.NewWebhooks(sms.WebhooksConfig{PublicURL: cfg.PublicURL, Hub: in, Logger: log})
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.reg.MustRegister(newStatsCollector(a.store, asynq.NewInspectorFromRedisClient(a.rdb)))
+	a.reg.MustRegister(signInMetrics(a.core.Identity)...)
 	a.api = api.New(a.core, api.Config{
-		Dev:           dev,
-		RatePerSecond: cfg.RateLimit,
-		Registerer:    a.reg,
-		Logger:        log,
-		Ready:         a.Ready,
+		Dev:            dev,
+		RatePerSecond:  cfg.RateLimit,
+		TrustedProxies: cfg.trustedProxies,
+		Registerer:     a.reg,
+		Logger:         log,
+		Ready:          a.Ready,
 	})
 	unsub := email.UnsubscribeHandler(cfg.ReplySecret(), a.core.Patients, log)
 	a.api.HandleHTTP("GET /v1/unsubscribe/{token}", unsub)

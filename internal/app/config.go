@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/api"
+	"github.com/karerehub/karere/hub/identity"
 )
 
 // Config is everything hubd can be told. Every flag has an environment
@@ -53,6 +55,8 @@ type Config struct {
 	LogFormat         string
 	RateLimit         float64
 	OpsToken          string
+	TrustedProxies    string
+	MaxPasswordChecks int
 
 	// RelayTLS, when set, is the TLS configuration for outgoing relays
 	// (tests trust a loopback relay's certificate with it).
@@ -71,8 +75,9 @@ type Config struct {
 	// times the portal channel with it).
 	WrapChannel func(name string, c hub.Channel) hub.Channel
 
-	secretKey []byte
-	roles     map[string]bool
+	secretKey      []byte
+	roles          map[string]bool
+	trustedProxies api.TrustedProxies
 }
 
 // Defaults, with why.
@@ -172,6 +177,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str(&c.LogFormat, "log-format", "text", "text or json")
 	str(&c.OpsToken, "ops-token", "", "password for the operators' queue dashboard at /ops/queues/ (off when empty)")
 	float(&c.RateLimit, "rate-limit", 50, "API requests per second per key")
+	str(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For is believed: CIDRs or addresses, comma-separated (e.g. 10.0.0.0/8); empty: the TCP peer is the client")
+	integer(&c.MaxPasswordChecks, "max-password-checks", identity.DefaultMaxPasswordChecks, "staff password checks run at once (argon2id, 64 MiB each); more sign-ins at once are answered 429")
 }
 
 // envErrors collects environment values that could not be parsed.
@@ -235,6 +242,14 @@ func (c *Config) Validate(needDB, needRedis bool) error {
 		if _, _, err := net.SplitHostPort(c.SMTPRelay); err != nil {
 			errs = append(errs, "KARERE_SMTP_RELAY (--smtp-relay) must be host:port, e.g. mail.example.nz:587")
 		}
+	}
+	if tp, err := api.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, "KARERE_TRUSTED_PROXIES (--trusted-proxies): "+err.Error())
+	} else {
+		c.trustedProxies = tp
+	}
+	if c.MaxPasswordChecks < 1 || c.MaxPasswordChecks > 64 {
+		errs = append(errs, "KARERE_MAX_PASSWORD_CHECKS (--max-password-checks) must be 1-64 (each check holds 64 MiB)")
 	}
 	if c.OpsToken != "" && len(c.OpsToken) < 16 {
 		errs = append(errs, "KARERE_OPS_TOKEN (--ops-token) must be at least 16 characters (openssl rand -base64 24)")

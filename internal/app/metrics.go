@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/hub/identity"
 	"github.com/karerehub/karere/queue"
 )
 
@@ -54,5 +55,24 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 			"retry": info.Retry, "archived": info.Archived} {
 			ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(n), q, state)
 		}
+	}
+}
+
+// signInMetrics export sign-in's counts: password checks (each an argon2id
+// evaluation), TOTP codes compared, and attempts refused by the limits.
+func signInMetrics(id *identity.Service) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "karere_password_checks_total",
+			Help: "Staff password checks run (argon2id), dummy checks for unknown emails included."},
+			func() float64 { return float64(id.Stats().PasswordChecks) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "karere_totp_checks_total",
+			Help: "TOTP codes compared."},
+			func() float64 { return float64(id.Stats().TOTPChecks) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "karere_sign_in_refused_total",
+			Help: "Sign-in attempts refused before any check, by reason.", ConstLabels: prometheus.Labels{"reason": "locked"}},
+			func() float64 { return float64(id.Stats().Locked) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "karere_sign_in_refused_total",
+			Help: "Sign-in attempts refused before any check, by reason.", ConstLabels: prometheus.Labels{"reason": "busy"}},
+			func() float64 { return float64(id.Stats().Busy) }),
 	}
 }

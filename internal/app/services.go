@@ -23,6 +23,7 @@ import (
 	"github.com/karerehub/karere/hub/settings"
 	"github.com/karerehub/karere/hub/store"
 	"github.com/karerehub/karere/hub/templating"
+	"github.com/karerehub/karere/internal/throttle"
 	"github.com/karerehub/karere/queue"
 )
 
@@ -40,6 +41,7 @@ var (
 	_ messaging.Store         = (*store.Store)(nil)
 	_ reminders.Store         = (*store.Store)(nil)
 	_ idempotency.Store       = (*store.Store)(nil)
+	_ identity.Attempts       = (*throttle.Redis)(nil)
 	_ queue.PendingLister     = (*store.Store)(nil)
 	_ queue.ReminderLister    = (*store.Store)(nil)
 	_ delivery.Enqueuer       = (*queue.Client)(nil)
@@ -72,7 +74,8 @@ func (a *App) buildCore() (*core.Services, error) {
 	c := &core.Services{Events: &events.Bus{}, Idempotency: idempotency.New(st)}
 	c.Audit = audit.New(st, now)
 	c.Settings = settings.New(st, seal, c.Audit, settings.Config{MinReminderOffset: cfg.MinReminderOffset, Logger: log})
-	c.Identity = identity.New(st, seal, c.Audit, identity.Config{Logger: log, Now: now})
+	c.Identity = identity.New(st, throttle.New(a.rdb), seal, c.Audit, identity.Config{Logger: log, Now: now,
+		MaxPasswordChecks: cfg.MaxPasswordChecks})
 	c.Directory = identity.NewDirectory(st, c.Audit, now)
 	c.Patients = patients.New(st, c.Audit, now)
 	c.Templates = templating.New(st, c.Settings, c.Audit, now)

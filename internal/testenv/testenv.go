@@ -43,6 +43,8 @@ const (
 	RedisDBClient    = 10
 	RedisDBHub       = 11
 	RedisDBApp       = 12
+	RedisDBThrottle  = 13
+	RedisDBIdentity  = 14
 )
 
 // PostgresURL returns the base PostgreSQL URL (KARERE_TEST_POSTGRES_URL
