@@ -27,6 +27,9 @@ func (c *cli) keygen(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkPassphrase(pass, *name, *email); err != nil {
+		return err
+	}
 	// A minute back: a hub whose clock is a little behind must not see
 	// a key created in the future.
 	priv, _, err := pgp.GenerateKey(*name, *email, pass, time.Now().Add(-time.Minute))
