@@ -241,6 +241,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 			want: []string{"KARERE_SECRET_KEY", "32 bytes"}},
 		{name: "bad role and duration", env: []string{"KARERE_DATABASE_URL=sqlite:x.db", "KARERE_REDIS_URL=redis://127.0.0.1:6379/0", "KARERE_SECRET_KEY=" + strings.Repeat("ab", 32), "KARERE_ROLES=api,mailer", "KARERE_SWEEP_INTERVAL=often"},
 			want: []string{`unknown role "mailer"`, "KARERE_SWEEP_INTERVAL"}},
+		{name: "bad trusted proxy and check slots", env: []string{"KARERE_DATABASE_URL=sqlite:x.db", "KARERE_REDIS_URL=redis://127.0.0.1:6379/0", "KARERE_SECRET_KEY=" + strings.Repeat("ab", 32), "KARERE_TRUSTED_PROXIES=10.0.0.0/8,proxy.example", "KARERE_MAX_PASSWORD_CHECKS=0"},
+			want: []string{`KARERE_TRUSTED_PROXIES (--trusted-proxies): "proxy.example"`, "KARERE_MAX_PASSWORD_CHECKS"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
