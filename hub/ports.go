@@ -31,16 +31,3 @@ func OrDefaults(log *slog.Logger, now func() time.Time) (*slog.Logger, func() ti
 	}
 	return log, now
 }
-
-// ErrorText is what staff see as a delivery's or an event's last error:
-// a reason code and the cause, at most 500 bytes.
-func ErrorText(reason string, err error) string {
-	msg := reason
-	if err != nil {
-		msg += ": " + err.Error()
-	}
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
-	return msg
-}

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/netguard"
 )
 
 // Permanent error reasons of Send (besides those of message building).
@@ -137,7 +139,7 @@ func (s *Sender) profile(es *hub.EmailSettings) (*profile, error) {
 			username: es.Username, password: es.Password}
 	case s.cfg.DefaultRelay != "":
 		p.ep = relayEndpoint{addr: s.cfg.DefaultRelay, tlsMode: s.cfg.DefaultTLS,
-			username: s.cfg.DefaultUsername, password: s.cfg.DefaultPassword}
+			username: s.cfg.DefaultUsername, password: s.cfg.DefaultPassword, operator: true}
 	default:
 		return nil, hub.Permanentf(ReasonNotConfigured, "email: no relay: set the practice's relay or KARERE_SMTP_RELAY")
 	}
@@ -287,11 +289,25 @@ func (s *Sender) submit(ctx context.Context, ep relayEndpoint, envFrom, to, deli
 	return classify(err)
 }
 
+// ReasonTargetRefused: the relay's address is refused by the hub's target
+// policy (netguard): retrying cannot mend it, and the patient's next
+// channel should carry the message.
+const ReasonTargetRefused = "target_not_allowed"
+
 // classify turns an SMTP failure into a temporary error or a
-// hub.Permanent one. The relay's text is kept, without addresses.
+// hub.Permanent one. The error's text keeps the relay's answer, without
+// addresses, for the logs; what API clients see (hub.ErrorText) is the
+// stage and the reply codes of a refusal during the transaction, and
+// netguard's uniform text for anything before it (the connection, the
+// greeting, EHLO, STARTTLS), so that no banner is ever shown. A failure
+// before the transaction is temporary whatever the relay answered: a
+// refusing greeting is handled like a refused connection.
 func classify(err error) error {
 	if err == nil || hub.IsPermanent(err) {
 		return err
+	}
+	if errors.Is(err, netguard.ErrRefused) {
+		return hub.Permanent(ReasonTargetRefused, err)
 	}
 	stage := "connect"
 	var st *stageError
@@ -299,14 +315,14 @@ func classify(err error) error {
 		stage = st.stage
 	}
 	var se *smtp.SMTPError
-	if !errors.As(err, &se) {
+	if !errors.As(err, &se) || st == nil {
 		if st != nil {
 			return fmt.Errorf("email: relay %s: %w", stage, st.err)
 		}
 		return err
 	}
 	safe := &smtp.SMTPError{Code: se.Code, EnhancedCode: se.EnhancedCode, Message: redact(se.Message)}
-	e := fmt.Errorf("email: relay refused %s: %w", stage, safe)
+	e := hub.PublicWrap(replyText(stage, se), fmt.Errorf("email: relay refused %s: %w", stage, safe))
 	if se.Code < 500 || se.Code > 599 {
 		return e
 	}
@@ -322,6 +338,16 @@ func classify(err error) error {
 		return hub.Permanent(ReasonSenderRejected, e)
 	}
 	return hub.Permanent(ReasonRejected, e)
+}
+
+// replyText is what API clients see of a relay's refusal: the stage and
+// the codes, never the relay's words ("relay refused rcpt (550 5.1.1)").
+func replyText(stage string, se *smtp.SMTPError) string {
+	codes := strconv.Itoa(se.Code)
+	if ec := se.EnhancedCode; ec != smtp.NoEnhancedCode && ec != smtp.EnhancedCodeNotSet && ec[0] > 0 {
+		codes += fmt.Sprintf(" %d.%d.%d", ec[0], ec[1], ec[2])
+	}
+	return "relay refused " + stage + " (" + codes + ")"
 }
 
 var addressLike = regexp.MustCompile(`[^\s<>"'(),;:\[\]]+@[^\s<>"'(),;:\[\]]+`)

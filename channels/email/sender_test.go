@@ -321,7 +321,7 @@ func TestSendStartTLSAuthPlain(t *testing.T) {
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	relay.setAuth("kowhai", "s3cret pass")
 	s := withSettings(New(Config{
-		ReplySecret: testSecret,
+		ReplySecret: testSecret, Dialer: loopbackDialer,
 		TLSConfig:   clientTLS,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
@@ -343,7 +343,7 @@ func TestSendStartTLSUntrustedCertIsTemporary(t *testing.T) {
 	serverTLS, _ := selfSigned(t)
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	s := withSettings(New(Config{
-		ReplySecret: testSecret,
+		ReplySecret: testSecret, Dialer: loopbackDialer,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr), TLS: TLSStartTLS,
 	}))
@@ -361,7 +361,7 @@ func TestSendImplicitTLSHandshakeFailureIsTemporary(t *testing.T) {
 	relay := startRelay(t, "127.0.0.1:0", nil)
 	relay.setAuth("kowhai", "pw")
 	s := withSettings(New(Config{
-		ReplySecret: testSecret,
+		ReplySecret: testSecret, Dialer: loopbackDialer,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
 		TLS: TLSImplicit, Username: "kowhai", Password: "pw",
@@ -380,7 +380,7 @@ func TestSendAuthFailedIsPermanent(t *testing.T) {
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	relay.setAuth("kowhai", "right")
 	s := withSettings(New(Config{
-		ReplySecret: testSecret, TLSConfig: clientTLS,
+		ReplySecret: testSecret, Dialer: loopbackDialer, TLSConfig: clientTLS,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
 		TLS: TLSStartTLS, Username: "kowhai", Password: "wrong",
