@@ -168,20 +168,28 @@ func (s *Sender) dial(ctx context.Context, ep relayEndpoint) (*relayConn, error)
 	stop := context.AfterFunc(sctx, func() { raw.Close() })
 	defer stop()
 
+	// An error after sctx ended is the deadline's doing (it closed raw):
+	// report it as the timeout it is, not as the closed connection.
+	setupErr := func(what string, err error) error {
+		if sctx.Err() != nil {
+			return fmt.Errorf("email: %s: %w (%v)", what, sctx.Err(), err)
+		}
+		return fmt.Errorf("email: %s: %w", what, err)
+	}
 	var c *smtp.Client
 	switch ep.tlsMode {
 	case TLSImplicit:
 		tc := tls.Client(raw, tlsConfig)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			raw.Close()
-			return nil, fmt.Errorf("email: TLS with relay: %w", err)
+			return nil, setupErr("TLS with relay", err)
 		}
 		c = smtp.NewClient(tc)
 	case TLSStartTLS:
 		c, err = smtp.NewClientStartTLS(raw, tlsConfig)
 		if err != nil {
 			raw.Close()
-			return nil, fmt.Errorf("email: STARTTLS with relay: %w", err)
+			return nil, setupErr("STARTTLS with relay", err)
 		}
 	case TLSNone:
 		c = smtp.NewClient(raw)
@@ -194,7 +202,7 @@ func (s *Sender) dial(ctx context.Context, ep relayEndpoint) (*relayConn, error)
 	c.SubmissionTimeout = s.cfg.SubmissionTimeout
 	if err := c.Hello(s.cfg.HELOName); err != nil {
 		rc.close()
-		return nil, fmt.Errorf("email: EHLO: %w", err)
+		return nil, setupErr("EHLO", err)
 	}
 	if ep.username != "" {
 		if err := authenticate(c, ep); err != nil {

@@ -322,7 +322,7 @@ func TestSendStartTLSAuthPlain(t *testing.T) {
 	relay.setAuth("kowhai", "s3cret pass")
 	s := withSettings(New(Config{
 		ReplySecret: testSecret, Dialer: loopbackDialer,
-		TLSConfig:   clientTLS,
+		TLSConfig: clientTLS,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
 		TLS: TLSStartTLS, Username: "kowhai", Password: "s3cret pass",
