@@ -31,3 +31,13 @@ func OrDefaults(log *slog.Logger, now func() time.Time) (*slog.Logger, func() ti
 	}
 	return log, now
 }
+
+// InboundClaimer records a provider's inbound message as acted on, so that
+// a replay of it (Twilio retrying, or a captured request sent again) does
+// nothing; hub/store implements it.
+type InboundClaimer interface {
+	// ClaimInbound records (practiceID, via, id); first is false when it
+	// was recorded before. In a transaction, the record commits or rolls
+	// back with what was done.
+	ClaimInbound(ctx context.Context, practiceID, via, id string, at time.Time) (first bool, err error)
+}

@@ -32,6 +32,8 @@ type Store interface {
 	// unsubscribe link names one.
 	GetDelivery(ctx context.Context, practiceID, id string) (*hub.Delivery, error)
 	hub.PracticeReader
+	// a keyword text is acted on once per provider message id
+	hub.InboundClaimer
 }
 
 // Service reads and changes patients.
@@ -294,6 +296,31 @@ func (s *Service) SetOptOut(ctx context.Context, practiceID, channel, address st
 		}
 		return nil
 	})
+}
+
+// SetOptOutOnce is SetOptOut for a patient's text (STOP, START) received
+// via a provider with its message id (Twilio's MessageSid): each id is
+// applied once, in the order the ids first arrive, so a replayed START
+// never undoes a later STOP. applied is false for an id seen before.
+func (s *Service) SetOptOutOnce(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time,
+	via, messageID string) (applied bool, err error) {
+	err = hub.Tx(ctx, s.store, func(ctx context.Context) error {
+		first, err := s.store.ClaimInbound(ctx, practiceID, via, messageID, s.Now())
+		if err != nil || !first {
+			applied = false
+			return err
+		}
+		applied = true
+		return s.SetOptOut(ctx, practiceID, channel, address, optedOut, at)
+	})
+	return applied, err
+}
+
+// ClaimInbound records a provider message that changes nothing (HELP) as
+// handled; first is false for one seen before, which is then not answered
+// again.
+func (s *Service) ClaimInbound(ctx context.Context, practiceID, via, messageID string) (first bool, err error) {
+	return s.store.ClaimInbound(ctx, practiceID, via, messageID, s.Now())
 }
 
 // UnsubscribeDelivery opts out of email the address a delivery was sent

@@ -133,12 +133,17 @@ func (in inbound) DeliveryStatus(ctx context.Context, practiceID string, u hub.S
 	return in.c.Delivery.DeliveryStatus(ctx, practiceID, u)
 }
 
-func (in inbound) SetOptOut(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time) error {
-	return in.c.Patients.SetOptOut(ctx, practiceID, channel, address, optedOut, at)
+func (in inbound) SetOptOutOnce(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time,
+	via, messageID string) (bool, error) {
+	return in.c.Patients.SetOptOutOnce(ctx, practiceID, channel, address, optedOut, at, via, messageID)
 }
 
-func (in inbound) AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool) (bool, error) {
-	return in.c.Reminders.AnswerConfirmation(ctx, practiceID, phone, yes)
+func (in inbound) AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool, messageID string) (bool, error) {
+	return in.c.Reminders.AnswerConfirmation(ctx, practiceID, phone, yes, messageID)
+}
+
+func (in inbound) ClaimInbound(ctx context.Context, practiceID, via, messageID string) (bool, error) {
+	return in.c.Patients.ClaimInbound(ctx, practiceID, via, messageID)
 }
 
 func (in inbound) ReceiveReply(ctx context.Context, t hub.InboundText) (hub.ReplyResult, error) {
