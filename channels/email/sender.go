@@ -227,7 +227,7 @@ func (s *Sender) prepare(m *hub.Message, p *profile) (*outgoing, string, error) 
 			envFrom = "bounce+" + ReplyToken(secret, KindBounce, deliveryID) + "@" + p.replyDomain
 		}
 		if m.Unsubscribable && s.cfg.PublicURL != "" {
-			o.unsubscribeURL = s.cfg.PublicURL + "/v1/unsubscribe/" + ReplyToken(secret, KindUnsubscribe, deliveryID)
+			o.unsubscribeURL = s.cfg.PublicURL + "/v1/unsubscribe/" + UnsubscribeToken(secret, deliveryID, to)
 		}
 	}
 	return o, envFrom, nil

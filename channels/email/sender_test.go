@@ -199,9 +199,9 @@ func TestSendAlternative(t *testing.T) {
 	if !strings.HasPrefix(lu, prefix) || !strings.HasSuffix(lu, ">") {
 		t.Fatalf("List-Unsubscribe = %q", lu)
 	}
-	kind, id, err = ParseReplyToken(testSecret, strings.TrimSuffix(strings.TrimPrefix(lu, prefix), ">"))
-	if err != nil || kind != KindUnsubscribe || id != m.Delivery.ID {
-		t.Errorf("unsubscribe token: %c %q %v", kind, id, err)
+	id, sentTo, err := ParseUnsubscribeToken(testSecret, strings.TrimSuffix(strings.TrimPrefix(lu, prefix), ">"))
+	if err != nil || id != m.Delivery.ID || sentTo == nil || !sentTo(m.To) || sentTo("someone.else@example.net") {
+		t.Errorf("unsubscribe token: %q %v, bound to the recipient: %v", id, err, sentTo != nil && sentTo(m.To))
 	}
 	if v := h.Get("List-Unsubscribe-Post"); v != "List-Unsubscribe=One-Click" {
 		t.Errorf("List-Unsubscribe-Post = %q", v)
