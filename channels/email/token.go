@@ -14,9 +14,9 @@ import (
 // address it sits in may be used for, so a token made for one purpose is
 // refused for another.
 const (
-	KindThread      byte = 't' // Reply-To of a message in a secure-message thread
-	KindDelivery    byte = 'd' // Reply-To of a notice outside a thread
-	KindBounce      byte = 'b' // envelope sender (VERP): the delivery a bounce is about
+	KindThread   byte = 't' // Reply-To of a message in a secure-message thread
+	KindDelivery byte = 'd' // Reply-To of a notice outside a thread
+	KindBounce   byte = 'b' // envelope sender (VERP): the delivery a bounce is about
 	// KindUnsubscribe is the one-click unsubscribe URL of a delivery, as
 	// issued before links were bound to their address: still honoured
 	// (see UnsubscribeHandler), no longer issued.
