@@ -262,7 +262,13 @@ func (s *Sender) submit(ctx context.Context, ep relayEndpoint, envFrom, to, deli
 		if err := rc.c.Mail(envFrom, opts); err != nil {
 			return &stageError{"mail", err}
 		}
-		if err := rc.c.Rcpt(to, nil); err != nil {
+		// ORCPT asks relays to name this address in a bounce, even after
+		// forwarding: the hub checks a bounce against it.
+		rcpt := &smtp.RcptOptions{OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: to}
+		if !isASCII(to) {
+			rcpt.OriginalRecipientType = smtp.DSNAddressTypeUTF8
+		}
+		if err := rc.c.Rcpt(to, rcpt); err != nil {
 			return &stageError{"rcpt", err}
 		}
 		w, err := rc.c.Data()
@@ -361,4 +367,13 @@ func redact(s string) string {
 		s = strings.ToValidUTF8(s[:200], "") + "..."
 	}
 	return s
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

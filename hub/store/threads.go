@@ -36,11 +36,17 @@ func (s *Store) CreateThread(ctx context.Context, t *hub.Thread) error {
 	return s.d.wrap("create thread", err)
 }
 
-// GetThread reads a practice's thread.
+// GetThread reads a practice's thread; practiceID "" reads any
+// practice's (an email reply token names a thread, not its practice).
 func (s *Store) GetThread(ctx context.Context, practiceID, id string) (*hub.Thread, error) {
+	q := `SELECT ` + threadCols + ` FROM threads WHERE id = ?`
+	args := []any{id}
+	if practiceID != "" {
+		q += ` AND practice_id = ?`
+		args = append(args, practiceID)
+	}
 	var t hub.Thread
-	err := scanThread(s.queryRow(ctx, `SELECT `+threadCols+` FROM threads WHERE practice_id = ? AND id = ?`,
-		practiceID, id), &t)
+	err := scanThread(s.queryRow(ctx, q, args...), &t)
 	if err != nil {
 		return nil, s.d.wrap("get thread", err)
 	}
