@@ -148,14 +148,17 @@ func (c *Client) PostMessage(ctx context.Context, threadID string, from Sender, 
 
 // Message is a stored message: metadata and ciphertext.
 type Message struct {
-	ID                 string    `json:"id"`
-	Thread             string    `json:"thread"`
-	Sender             string    `json:"sender"` // "patient" or "staff:<id>"
-	Via                string    `json:"via"`    // "portal", "sms", "email"
-	ArrivedUnencrypted bool      `json:"arrived_unencrypted"`
-	Size               int       `json:"size"`
-	CreatedAt          time.Time `json:"created_at"`
-	Ciphertext         string    `json:"ciphertext"` // armored
+	ID                 string `json:"id"`
+	Thread             string `json:"thread"`
+	Sender             string `json:"sender"` // "patient" or "staff:<id>"
+	Via                string `json:"via"`    // "portal", "sms", "email"
+	ArrivedUnencrypted bool   `json:"arrived_unencrypted"`
+	// SenderUnverified: an email reply from an address that is neither
+	// the patient's nor their guardian's.
+	SenderUnverified bool      `json:"sender_unverified"`
+	Size             int       `json:"size"`
+	CreatedAt        time.Time `json:"created_at"`
+	Ciphertext       string    `json:"ciphertext"` // armored
 }
 
 // ListMessages lists a thread's messages oldest first, after the message

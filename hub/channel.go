@@ -91,9 +91,10 @@ func Permanent(reason string, err error) error {
 	return &PermanentError{Reason: reason, Err: err}
 }
 
-// Permanentf is Permanent with a formatted error.
+// Permanentf is Permanent with a formatted error, whose text API clients
+// may see (see Public): never format a remote server's text into it.
 func Permanentf(reason, format string, args ...any) error {
-	return &PermanentError{Reason: reason, Err: fmt.Errorf(format, args...)}
+	return &PermanentError{Reason: reason, Err: Public(fmt.Errorf(format, args...))}
 }
 
 // IsPermanent reports whether err (or one it wraps) is permanent.

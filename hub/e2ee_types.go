@@ -84,6 +84,10 @@ type SecureMessage struct {
 	// ArrivedUnencrypted marks a reply that came in plaintext by SMS or
 	// email and was encrypted on arrival.
 	ArrivedUnencrypted bool
+	// SenderUnverified marks an email reply whose From address is neither
+	// the patient's nor their guardian's: the reply token is genuine, but
+	// the message may come from someone the notice was forwarded to.
+	SenderUnverified bool
 	// ProviderID de-duplicates inbound replies (MessageSid, Message-ID):
 	// unique per practice and Via when not empty.
 	ProviderID string

@@ -12,6 +12,14 @@ type StatusUpdate struct {
 	ErrorCode  string        // the provider's code ("30003", "5.1.1"), or ""
 	Permanent  bool          // a hard bounce: stop using the address
 	At         time.Time
+	// Recipients are the addresses the report is about (a DSN's Original-
+	// and Final-Recipient; never logged). Nil for feedback that names
+	// none (a signed Twilio callback). When not nil, the update is applied
+	// only if one of them is the patient's or guardian's email address: a
+	// bounce for another address (forged by someone who saw the bounce
+	// address, or for an address the patient has since changed) must not
+	// stop email to the patient.
+	Recipients []string
 }
 
 // InboundText is a plaintext reply a patient sent by SMS or email. The

@@ -32,15 +32,12 @@ func OrDefaults(log *slog.Logger, now func() time.Time) (*slog.Logger, func() ti
 	return log, now
 }
 
-// ErrorText is what staff see as a delivery's or an event's last error:
-// a reason code and the cause, at most 500 bytes.
-func ErrorText(reason string, err error) string {
-	msg := reason
-	if err != nil {
-		msg += ": " + err.Error()
-	}
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
-	return msg
+// InboundClaimer records a provider's inbound message as acted on, so that
+// a replay of it (Twilio retrying, or a captured request sent again) does
+// nothing; hub/store implements it.
+type InboundClaimer interface {
+	// ClaimInbound records (practiceID, via, id); first is false when it
+	// was recorded before. In a transaction, the record commits or rolls
+	// back with what was done.
+	ClaimInbound(ctx context.Context, practiceID, via, id string, at time.Time) (first bool, err error)
 }

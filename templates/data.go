@@ -142,12 +142,12 @@ func worstCaseData(locale string) Data {
 }
 
 // longData is worstCaseData with the longest notice text in bytes:
-// longTextChars four-byte characters. Validate renders it to check a
+// MaxTextChars four-byte characters. Validate renders it to check a
 // template against the size limits, as hub bounds a notice's text in
 // characters, not bytes.
 func longData(locale string) Data {
 	d := worstCaseData(locale)
-	d.Text = strings.Repeat("🌿", longTextChars)
+	d.Text = strings.Repeat("🌿", MaxTextChars)
 	return d
 }
 

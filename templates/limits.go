@@ -61,8 +61,10 @@ var (
 	ErrRenderTimeout = errors.New("templates: render took too long")
 )
 
-// longTextChars is the longest notice text the hub accepts (hub.MaxNoticeText).
-const longTextChars = 2000
+// MaxTextChars is the longest notice text (Data.Text) in characters that
+// the hub accepts (hub/delivery.MaxNoticeText, kept equal by a test
+// there): Validate checks templates against a text this long.
+const MaxTextChars = 2000
 
 // limitOf returns the byte limit of part field of a template for channel,
 // and what the limit is for, as a ValidationError says it.

@@ -81,7 +81,7 @@ func Validate(t Template, maxSegments int) error {
 	if _, err := Render(t, longData(t.Locale)); err != nil {
 		var ve *ValidationError
 		if errors.Is(err, ErrTooLarge) && errors.As(err, &ve) {
-			ve.Reason += fmt.Sprintf(" with long sample data (a %d-character notice text)", longTextChars)
+			ve.Reason += fmt.Sprintf(" with long sample data (a %d-character notice text)", MaxTextChars)
 		}
 		return err
 	}

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/karerehub/karere/internal/netguard"
 )
 
 // TLS modes of a relay connection.
@@ -74,8 +77,25 @@ type Config struct {
 	// RootCAs); ServerName is set per relay. Nil: system roots.
 	TLSConfig *tls.Config
 
+	// Dialer connects to a practice's own relay. The hub passes its
+	// target guard's dialer (netguard.Guard.Dialer), which refuses
+	// loopback, private and the hub's own addresses on the resolved
+	// address, so a practice admin cannot point the hub at its Redis. Nil
+	// applies netguard's default policy (no allow-list): fail closed.
+	Dialer Dialer
+	// DefaultRelayDialer connects to DefaultRelay, the operator's relay
+	// (KARERE_SMTP_RELAY). It is not a practice's choice, and is often a
+	// local MTA (127.0.0.1:25, a sidecar on a private network), so it is
+	// not subject to the target policy. Nil: a plain net.Dialer.
+	DefaultRelayDialer Dialer
+
 	// Now is the clock for Date headers; nil: time.Now.
 	Now func() time.Time
+}
+
+// Dialer opens connections; *net.Dialer is one.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Validate reports what to set when c cannot work.
@@ -135,6 +155,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Dialer == nil {
+		c.Dialer = (*netguard.Guard)(nil).Dialer(c.DialTimeout)
+	}
+	if c.DefaultRelayDialer == nil {
+		c.DefaultRelayDialer = &net.Dialer{Timeout: c.DialTimeout}
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c

@@ -32,10 +32,14 @@ type DSN struct {
 
 // DSNRecipient is one per-recipient block of a DSN.
 type DSNRecipient struct {
-	FinalRecipient string // "rfc822; aroha@example.nz" without the type
-	Action         string // failed, delayed, delivered, relayed, expanded (lowercase)
-	Status         string // "5.1.1"
-	DiagnosticCode string // "smtp; 550 5.1.1 ..." as given
+	// OriginalRecipient is the address as the hub gave it (ORCPT), when
+	// the reporting MTA kept it: a forwarding address's bounce names the
+	// patient's address here and another in FinalRecipient.
+	OriginalRecipient string
+	FinalRecipient    string // "rfc822; aroha@example.nz" without the type
+	Action            string // failed, delayed, delivered, relayed, expanded (lowercase)
+	Status            string // "5.1.1"
+	DiagnosticCode    string // "smtp; 550 5.1.1 ..." as given
 }
 
 // Bounce returns the status of the first recipient whose delivery failed,
@@ -43,20 +47,28 @@ type DSNRecipient struct {
 // one (4.x.x: gave up for now). ok is false when no delivery failed (a
 // "delayed" or "delivered" report).
 func (d *DSN) Bounce() (status string, hard bool, ok bool) {
-	for _, r := range d.Recipients {
-		if r.Action != "failed" {
-			continue
-		}
-		status = r.Status
-		if status == "" {
-			status = statusIn(r.DiagnosticCode)
-		}
-		if status == "" {
-			status = "5.0.0"
-		}
-		return status, strings.HasPrefix(status, "5."), true
+	r := d.failed()
+	if r == nil {
+		return "", false, false
 	}
-	return "", false, false
+	status = r.Status
+	if status == "" {
+		status = statusIn(r.DiagnosticCode)
+	}
+	if status == "" {
+		status = "5.0.0"
+	}
+	return status, strings.HasPrefix(status, "5."), true
+}
+
+// failed is the first recipient whose delivery failed, or nil.
+func (d *DSN) failed() *DSNRecipient {
+	for i, r := range d.Recipients {
+		if r.Action == "failed" {
+			return &d.Recipients[i]
+		}
+	}
+	return nil
 }
 
 // StatusUpdate is the hub.StatusUpdate recording d for a delivery, or ok
@@ -66,6 +78,13 @@ func (d *DSN) StatusUpdate(deliveryID string, at time.Time) (u hub.StatusUpdate,
 	if !ok {
 		return hub.StatusUpdate{}, false
 	}
+	r := d.failed()
+	recipients := []string{} // not nil: the hub checks them against the patient's addresses
+	for _, a := range []string{r.OriginalRecipient, r.FinalRecipient} {
+		if a = strings.TrimSpace(a); a != "" {
+			recipients = append(recipients, a)
+		}
+	}
 	return hub.StatusUpdate{
 		Channel:    hub.ChannelEmail,
 		ProviderID: d.OriginalMessageID,
@@ -74,6 +93,7 @@ func (d *DSN) StatusUpdate(deliveryID string, at time.Time) (u hub.StatusUpdate,
 		ErrorCode:  status,
 		Permanent:  hard,
 		At:         at,
+		Recipients: recipients,
 	}, true
 }
 
@@ -198,6 +218,8 @@ func parseDeliveryStatus(body string, d *DSN) error {
 			switch f.name {
 			case "final-recipient":
 				r.FinalRecipient = typedValue(value(f))
+			case "original-recipient":
+				r.OriginalRecipient = typedValue(value(f))
 			case "action":
 				r.Action = strings.ToLower(firstWord(value(f)))
 			case "status":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -40,10 +41,14 @@ func TestParseDSNPostfixHardBounce(t *testing.T) {
 		t.Errorf("recipient = %+v", r)
 	}
 	at := time.Date(2025, 12, 4, 10, 31, 0, 0, time.UTC)
+	if r.OriginalRecipient != "hemi@example.net" {
+		t.Errorf("OriginalRecipient = %q", r.OriginalRecipient)
+	}
+	wantRecipients := []string{"hemi@example.net", "hemi@example.net"}
 	u, ok := d.StatusUpdate("dlv_x", at)
 	want := hub.StatusUpdate{Channel: "email", ProviderID: d.OriginalMessageID, DeliveryID: "dlv_x",
-		State: hub.StateBounced, ErrorCode: "5.1.1", Permanent: true, At: at}
-	if !ok || u != want {
+		State: hub.StateBounced, ErrorCode: "5.1.1", Permanent: true, At: at, Recipients: wantRecipients}
+	if !ok || !reflect.DeepEqual(u, want) {
 		t.Errorf("StatusUpdate = %+v, %v; want %+v", u, ok, want)
 	}
 }

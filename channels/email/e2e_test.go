@@ -19,6 +19,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
+	"github.com/karerehub/karere/channels/email"
 	"github.com/karerehub/karere/hub/pgp"
 	"github.com/karerehub/karere/internal/app"
 	"github.com/karerehub/karere/internal/hubtest"
@@ -97,6 +98,77 @@ func (r *relay) messages() []relayed {
 }
 
 const replyDomain = "reply.kowhai.example"
+
+// unsubscribe calls an unsubscribe link's path as a mail program (POST,
+// one-click) or a person's browser (GET) would.
+func (f *fixture) unsubscribe(t *testing.T, method, path string) (int, string) {
+	t.Helper()
+	var body io.Reader
+	if method == "POST" {
+		body = strings.NewReader("List-Unsubscribe=One-Click")
+	}
+	req, _ := http.NewRequest(method, f.h.URL+path, body)
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (f *fixture) emailOptedOut(t *testing.T) bool {
+	t.Helper()
+	var p map[string]any
+	f.h.MustDo(200, "GET", "/v1/patients/p-1", nil).JSON(t, &p)
+	return p["email_opted_out_at"] != nil
+}
+
+// unsubscribePath is the path of the List-Unsubscribe link of the n-th
+// message the relay got.
+func (f *fixture) unsubscribePath(t *testing.T, n int) string {
+	t.Helper()
+	h, _ := header(t, f.relay.messages()[n].data)
+	return strings.TrimPrefix(strings.Trim(h.Get("List-Unsubscribe"), "<>"), "https://karere.example.nz")
+}
+
+// TestEmailOldUnsubscribeLinkKeepsNewAddress: the patient changes
+// address; the link in an email sent to the old address (bound to it)
+// opts out nothing, and the new address keeps getting email. So does a
+// link of the old, unbound form once the patient's record has changed.
+// The link in an email to the new address works.
+func TestEmailOldUnsubscribeLinkKeepsNewAddress(t *testing.T) {
+	f := setup(t, "")
+	first := f.notice(t, "Flu vaccines are in.")
+	f.waitDelivery(t, first, "sent")
+	oldLink := f.unsubscribePath(t, 0)
+	unbound := "/v1/unsubscribe/" + email.ReplyToken(f.h.Config.ReplySecret(), email.KindUnsubscribe, first)
+
+	f.h.MustDo(200, "PUT", "/v1/patients/p-1", map[string]any{"given_name": "Hemi", "email": "hemi.new@example.nz",
+		"channels": []string{"email", "portal"}, "locale": "mi-NZ"})
+	for _, path := range []string{oldLink, unbound} {
+		if st, body := f.unsubscribe(t, "POST", path); st != 200 || !strings.Contains(body, "no longer sends email to the address this link was for") {
+			t.Errorf("POST %s: %d %s", path, st, body)
+		}
+		if f.emailOptedOut(t) {
+			t.Fatalf("a link for the old address opted out the new one (%s)", path)
+		}
+	}
+	second := f.notice(t, "Second notice")
+	f.waitDelivery(t, second, "sent")
+	if to := f.relay.messages()[1].to; len(to) != 1 || to[0] != "hemi.new@example.nz" {
+		t.Fatalf("second email went to %v", to)
+	}
+	if st, body := f.unsubscribe(t, "POST", f.unsubscribePath(t, 1)); st != 200 || !strings.Contains(body, "no longer get email from") {
+		t.Fatalf("new link: %d %s", st, body)
+	}
+	if !f.emailOptedOut(t) {
+		t.Fatal("the new address's link did not unsubscribe it")
+	}
+}
 
 type fixture struct {
 	h     *hubtest.Hub
@@ -435,28 +507,8 @@ func TestEmailOneClickUnsubscribe(t *testing.T) {
 		t.Fatalf("List-Unsubscribe %q", link)
 	}
 	path := strings.TrimPrefix(link, "https://karere.example.nz")
-	do := func(method, path string) (int, string) {
-		var body io.Reader
-		if method == "POST" {
-			body = strings.NewReader("List-Unsubscribe=One-Click")
-		}
-		req, _ := http.NewRequest(method, f.h.URL+path, body)
-		if method == "POST" {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	optedOut := func() bool {
-		var p map[string]any
-		f.h.MustDo(200, "GET", "/v1/patients/p-1", nil).JSON(t, &p)
-		return p["email_opted_out_at"] != nil
-	}
+	do := func(method, path string) (int, string) { return f.unsubscribe(t, method, path) }
+	optedOut := func() bool { return f.emailOptedOut(t) }
 	if st, body := do("GET", path); st != 200 || !strings.Contains(body, "<form method=\"post\"") {
 		t.Fatalf("GET: %d %s", st, body)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/karerehub/karere/hub"
 )
 
 // relayEndpoint is where and how to submit: one pool per distinct value.
@@ -20,15 +22,19 @@ type relayEndpoint struct {
 	tlsMode  string
 	username string
 	password string
+	// operator is true for the default relay (KARERE_SMTP_RELAY), dialled
+	// without the target policy; a practice's relay is dialled through it.
+	operator bool
 }
 
 type poolKey struct {
 	addr, tlsMode, username string
 	password                [32]byte // hashed: the key may end up in a debugger, not the secret
+	operator                bool
 }
 
 func (e relayEndpoint) key() poolKey {
-	return poolKey{e.addr, e.tlsMode, e.username, sha256.Sum256([]byte(e.password))}
+	return poolKey{e.addr, e.tlsMode, e.username, sha256.Sum256([]byte(e.password)), e.operator}
 }
 
 // pool holds at most size connections to one relay, idle or in use.
@@ -143,7 +149,10 @@ func (s *Sender) dial(ctx context.Context, ep relayEndpoint) (*relayConn, error)
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
-	d := net.Dialer{}
+	d := s.cfg.Dialer
+	if ep.operator {
+		d = s.cfg.DefaultRelayDialer
+	}
 	raw, err := d.DialContext(dctx, "tcp", ep.addr)
 	if err != nil {
 		return nil, fmt.Errorf("email: connecting to relay: %w", err)
@@ -159,20 +168,28 @@ func (s *Sender) dial(ctx context.Context, ep relayEndpoint) (*relayConn, error)
 	stop := context.AfterFunc(sctx, func() { raw.Close() })
 	defer stop()
 
+	// An error after sctx ended is the deadline's doing (it closed raw):
+	// report it as the timeout it is, not as the closed connection.
+	setupErr := func(what string, err error) error {
+		if sctx.Err() != nil {
+			return fmt.Errorf("email: %s: %w (%v)", what, sctx.Err(), err)
+		}
+		return fmt.Errorf("email: %s: %w", what, err)
+	}
 	var c *smtp.Client
 	switch ep.tlsMode {
 	case TLSImplicit:
 		tc := tls.Client(raw, tlsConfig)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			raw.Close()
-			return nil, fmt.Errorf("email: TLS with relay: %w", err)
+			return nil, setupErr("TLS with relay", err)
 		}
 		c = smtp.NewClient(tc)
 	case TLSStartTLS:
 		c, err = smtp.NewClientStartTLS(raw, tlsConfig)
 		if err != nil {
 			raw.Close()
-			return nil, fmt.Errorf("email: STARTTLS with relay: %w", err)
+			return nil, setupErr("STARTTLS with relay", err)
 		}
 	case TLSNone:
 		c = smtp.NewClient(raw)
@@ -185,7 +202,7 @@ func (s *Sender) dial(ctx context.Context, ep relayEndpoint) (*relayConn, error)
 	c.SubmissionTimeout = s.cfg.SubmissionTimeout
 	if err := c.Hello(s.cfg.HELOName); err != nil {
 		rc.close()
-		return nil, fmt.Errorf("email: EHLO: %w", err)
+		return nil, setupErr("EHLO", err)
 	}
 	if ep.username != "" {
 		if err := authenticate(c, ep); err != nil {
@@ -204,7 +221,7 @@ func (s *Sender) dial(ctx context.Context, ep relayEndpoint) (*relayConn, error)
 // Credentials only cross TLS, unless the practice chose tls=none.
 func authenticate(c *smtp.Client, ep relayEndpoint) error {
 	if _, isTLS := c.TLSConnectionState(); !isTLS && ep.tlsMode != TLSNone {
-		return errors.New("email: refusing AUTH without TLS")
+		return hub.Public(errors.New("email: refusing AUTH without TLS"))
 	}
 	var a sasl.Client
 	switch {
@@ -213,7 +230,7 @@ func authenticate(c *smtp.Client, ep relayEndpoint) error {
 	case c.SupportsAuth(sasl.Login):
 		a = sasl.NewLoginClient(ep.username, ep.password)
 	default:
-		return &stageError{stage: "auth", err: errors.New("email: relay offers neither AUTH PLAIN nor AUTH LOGIN")}
+		return &stageError{stage: "auth", err: hub.Public(errors.New("email: relay offers neither AUTH PLAIN nor AUTH LOGIN"))}
 	}
 	if err := c.Auth(a); err != nil {
 		return &stageError{stage: "auth", err: err}

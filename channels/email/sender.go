@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/netguard"
 )
 
 // Permanent error reasons of Send (besides those of message building).
@@ -137,7 +139,7 @@ func (s *Sender) profile(es *hub.EmailSettings) (*profile, error) {
 			username: es.Username, password: es.Password}
 	case s.cfg.DefaultRelay != "":
 		p.ep = relayEndpoint{addr: s.cfg.DefaultRelay, tlsMode: s.cfg.DefaultTLS,
-			username: s.cfg.DefaultUsername, password: s.cfg.DefaultPassword}
+			username: s.cfg.DefaultUsername, password: s.cfg.DefaultPassword, operator: true}
 	default:
 		return nil, hub.Permanentf(ReasonNotConfigured, "email: no relay: set the practice's relay or KARERE_SMTP_RELAY")
 	}
@@ -225,7 +227,7 @@ func (s *Sender) prepare(m *hub.Message, p *profile) (*outgoing, string, error) 
 			envFrom = "bounce+" + ReplyToken(secret, KindBounce, deliveryID) + "@" + p.replyDomain
 		}
 		if m.Unsubscribable && s.cfg.PublicURL != "" {
-			o.unsubscribeURL = s.cfg.PublicURL + "/v1/unsubscribe/" + ReplyToken(secret, KindUnsubscribe, deliveryID)
+			o.unsubscribeURL = s.cfg.PublicURL + "/v1/unsubscribe/" + UnsubscribeToken(secret, deliveryID, to)
 		}
 	}
 	return o, envFrom, nil
@@ -260,7 +262,13 @@ func (s *Sender) submit(ctx context.Context, ep relayEndpoint, envFrom, to, deli
 		if err := rc.c.Mail(envFrom, opts); err != nil {
 			return &stageError{"mail", err}
 		}
-		if err := rc.c.Rcpt(to, nil); err != nil {
+		// ORCPT asks relays to name this address in a bounce, even after
+		// forwarding: the hub checks a bounce against it.
+		rcpt := &smtp.RcptOptions{OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: to}
+		if !isASCII(to) {
+			rcpt.OriginalRecipientType = smtp.DSNAddressTypeUTF8
+		}
+		if err := rc.c.Rcpt(to, rcpt); err != nil {
 			return &stageError{"rcpt", err}
 		}
 		w, err := rc.c.Data()
@@ -287,11 +295,25 @@ func (s *Sender) submit(ctx context.Context, ep relayEndpoint, envFrom, to, deli
 	return classify(err)
 }
 
+// ReasonTargetRefused: the relay's address is refused by the hub's target
+// policy (netguard): retrying cannot mend it, and the patient's next
+// channel should carry the message.
+const ReasonTargetRefused = "target_not_allowed"
+
 // classify turns an SMTP failure into a temporary error or a
-// hub.Permanent one. The relay's text is kept, without addresses.
+// hub.Permanent one. The error's text keeps the relay's answer, without
+// addresses, for the logs; what API clients see (hub.ErrorText) is the
+// stage and the reply codes of a refusal during the transaction, and
+// netguard's uniform text for anything before it (the connection, the
+// greeting, EHLO, STARTTLS), so that no banner is ever shown. A failure
+// before the transaction is temporary whatever the relay answered: a
+// refusing greeting is handled like a refused connection.
 func classify(err error) error {
 	if err == nil || hub.IsPermanent(err) {
 		return err
+	}
+	if errors.Is(err, netguard.ErrRefused) {
+		return hub.Permanent(ReasonTargetRefused, err)
 	}
 	stage := "connect"
 	var st *stageError
@@ -299,14 +321,14 @@ func classify(err error) error {
 		stage = st.stage
 	}
 	var se *smtp.SMTPError
-	if !errors.As(err, &se) {
+	if !errors.As(err, &se) || st == nil {
 		if st != nil {
 			return fmt.Errorf("email: relay %s: %w", stage, st.err)
 		}
 		return err
 	}
 	safe := &smtp.SMTPError{Code: se.Code, EnhancedCode: se.EnhancedCode, Message: redact(se.Message)}
-	e := fmt.Errorf("email: relay refused %s: %w", stage, safe)
+	e := hub.PublicWrap(replyText(stage, se), fmt.Errorf("email: relay refused %s: %w", stage, safe))
 	if se.Code < 500 || se.Code > 599 {
 		return e
 	}
@@ -324,6 +346,16 @@ func classify(err error) error {
 	return hub.Permanent(ReasonRejected, e)
 }
 
+// replyText is what API clients see of a relay's refusal: the stage and
+// the codes, never the relay's words ("relay refused rcpt (550 5.1.1)").
+func replyText(stage string, se *smtp.SMTPError) string {
+	codes := strconv.Itoa(se.Code)
+	if ec := se.EnhancedCode; ec != smtp.NoEnhancedCode && ec != smtp.EnhancedCodeNotSet && ec[0] > 0 {
+		codes += fmt.Sprintf(" %d.%d.%d", ec[0], ec[1], ec[2])
+	}
+	return "relay refused " + stage + " (" + codes + ")"
+}
+
 var addressLike = regexp.MustCompile(`[^\s<>"'(),;:\[\]]+@[^\s<>"'(),;:\[\]]+`)
 
 // redact removes anything that looks like an address from a relay's
@@ -335,4 +367,13 @@ func redact(s string) string {
 		s = strings.ToValidUTF8(s[:200], "") + "..."
 	}
 	return s
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -199,9 +199,9 @@ func TestSendAlternative(t *testing.T) {
 	if !strings.HasPrefix(lu, prefix) || !strings.HasSuffix(lu, ">") {
 		t.Fatalf("List-Unsubscribe = %q", lu)
 	}
-	kind, id, err = ParseReplyToken(testSecret, strings.TrimSuffix(strings.TrimPrefix(lu, prefix), ">"))
-	if err != nil || kind != KindUnsubscribe || id != m.Delivery.ID {
-		t.Errorf("unsubscribe token: %c %q %v", kind, id, err)
+	id, sentTo, err := ParseUnsubscribeToken(testSecret, strings.TrimSuffix(strings.TrimPrefix(lu, prefix), ">"))
+	if err != nil || id != m.Delivery.ID || sentTo == nil || !sentTo(m.To) || sentTo("someone.else@example.net") {
+		t.Errorf("unsubscribe token: %q %v, bound to the recipient: %v", id, err, sentTo != nil && sentTo(m.To))
 	}
 	if v := h.Get("List-Unsubscribe-Post"); v != "List-Unsubscribe=One-Click" {
 		t.Errorf("List-Unsubscribe-Post = %q", v)
@@ -321,8 +321,8 @@ func TestSendStartTLSAuthPlain(t *testing.T) {
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	relay.setAuth("kowhai", "s3cret pass")
 	s := withSettings(New(Config{
-		ReplySecret: testSecret,
-		TLSConfig:   clientTLS,
+		ReplySecret: testSecret, Dialer: loopbackDialer,
+		TLSConfig: clientTLS,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
 		TLS: TLSStartTLS, Username: "kowhai", Password: "s3cret pass",
@@ -343,7 +343,7 @@ func TestSendStartTLSUntrustedCertIsTemporary(t *testing.T) {
 	serverTLS, _ := selfSigned(t)
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	s := withSettings(New(Config{
-		ReplySecret: testSecret,
+		ReplySecret: testSecret, Dialer: loopbackDialer,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr), TLS: TLSStartTLS,
 	}))
@@ -361,7 +361,7 @@ func TestSendImplicitTLSHandshakeFailureIsTemporary(t *testing.T) {
 	relay := startRelay(t, "127.0.0.1:0", nil)
 	relay.setAuth("kowhai", "pw")
 	s := withSettings(New(Config{
-		ReplySecret: testSecret,
+		ReplySecret: testSecret, Dialer: loopbackDialer,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
 		TLS: TLSImplicit, Username: "kowhai", Password: "pw",
@@ -380,7 +380,7 @@ func TestSendAuthFailedIsPermanent(t *testing.T) {
 	relay := startRelay(t, "127.0.0.1:0", serverTLS)
 	relay.setAuth("kowhai", "right")
 	s := withSettings(New(Config{
-		ReplySecret: testSecret, TLSConfig: clientTLS,
+		ReplySecret: testSecret, Dialer: loopbackDialer, TLSConfig: clientTLS,
 	}), fixedSettings(&hub.EmailSettings{
 		From: "kowhai@kowhai.example.nz", RelayHost: "127.0.0.1", RelayPort: portOf(relay.addr),
 		TLS: TLSStartTLS, Username: "kowhai", Password: "wrong",

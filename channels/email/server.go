@@ -55,6 +55,16 @@ type ServerConfig struct {
 	TLSConfig       *tls.Config
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
+	// MaxConnections caps the connections served at once
+	// (KARERE_SMTP_MAX_CONNECTIONS); one more is answered "421 4.7.0 Too
+	// many connections" and closed before the greeting. Default
+	// DefaultMaxConnections.
+	MaxConnections int
+	// ConnectionsPerMinute bounds new connections from one address (an
+	// IPv4 address, an IPv6 /64): a bucket of that many, refilled at that
+	// rate a minute; a connection finding it empty gets the same 421.
+	// 0: DefaultConnectionsPerMinute; negative: no limit.
+	ConnectionsPerMinute int
 	// ReplySecret is Config.ReplySecret.
 	ReplySecret []byte
 	// Logger gets outcomes with token kinds and ids, never addresses or
@@ -119,6 +129,12 @@ func NewServer(cfg ServerConfig, h Hub) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.ConnectionsPerMinute == 0 {
+		cfg.ConnectionsPerMinute = DefaultConnectionsPerMinute
+	}
 	for i, d := range cfg.Domains {
 		cfg.Domains[i] = strings.ToLower(strings.TrimSpace(d))
 	}
@@ -148,10 +164,23 @@ func NewServer(cfg ServerConfig, h Hub) *Server {
 
 // ListenAndServe listens on cfg.Addr and serves until Close or Shutdown,
 // when it returns smtp.ErrServerClosed.
-func (s *Server) ListenAndServe() error { return s.srv.ListenAndServe() }
+func (s *Server) ListenAndServe() error {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = ":smtp"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
 
-// Serve serves connections accepted on l.
-func (s *Server) Serve(l net.Listener) error { return s.srv.Serve(l) }
+// Serve serves connections accepted on l, within the connection limits
+// (MaxConnections, ConnectionsPerMinute).
+func (s *Server) Serve(l net.Listener) error {
+	return s.srv.Serve(newLimitListener(l, s.cfg, s.log))
+}
 
 // Close stops listening and closes every connection at once.
 func (s *Server) Close() error {

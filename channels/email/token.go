@@ -14,10 +14,16 @@ import (
 // address it sits in may be used for, so a token made for one purpose is
 // refused for another.
 const (
-	KindThread      byte = 't' // Reply-To of a message in a secure-message thread
-	KindDelivery    byte = 'd' // Reply-To of a notice outside a thread
-	KindBounce      byte = 'b' // envelope sender (VERP): the delivery a bounce is about
-	KindUnsubscribe byte = 'u' // the one-click unsubscribe URL of a delivery
+	KindThread   byte = 't' // Reply-To of a message in a secure-message thread
+	KindDelivery byte = 'd' // Reply-To of a notice outside a thread
+	KindBounce   byte = 'b' // envelope sender (VERP): the delivery a bounce is about
+	// KindUnsubscribe is the one-click unsubscribe URL of a delivery, as
+	// issued before links were bound to their address: still honoured
+	// (see UnsubscribeHandler), no longer issued.
+	KindUnsubscribe byte = 'u'
+	// KindUnsubscribeTo is the one-click unsubscribe URL of a delivery,
+	// bound to the address it was sent to (UnsubscribeToken).
+	KindUnsubscribeTo byte = 'v'
 )
 
 // ErrBadToken is returned for a token that is malformed or whose MAC does
@@ -66,6 +72,62 @@ func ParseReplyToken(secret []byte, token string) (kind byte, id string, err err
 		return 0, "", ErrBadToken
 	}
 	return kind, id, nil
+}
+
+// addressTagLen is the length of an unsubscribe token's address tag: 64
+// bits of HMAC, so that nobody can find another address with the same tag.
+const addressTagLen = 8
+
+// UnsubscribeToken returns the token of delivery id's one-click
+// unsubscribe URL, bound to the address the delivery was sent to: it
+// carries an HMAC tag of the address (not the address), so that an old
+// link opts out only that address, never the one the patient has since.
+func UnsubscribeToken(secret []byte, id, address string) string {
+	payload := append(packID(KindUnsubscribeTo, id), addressTag(secret, address)...)
+	return strings.ToLower(tokenEncoding.EncodeToString(append(payload, tokenMAC(secret, payload)...)))
+}
+
+// ParseUnsubscribeToken verifies an unsubscribe token and returns the
+// delivery id and, for a token bound to its address, a function telling
+// whether an address is that one (in constant time); sentTo is nil for a
+// token of the old, unbound form. Any failure is ErrBadToken.
+func ParseUnsubscribeToken(secret []byte, token string) (id string, sentTo func(address string) bool, err error) {
+	if len(secret) == 0 || len(token) == 0 || len(token) > 256 {
+		return "", nil, ErrBadToken
+	}
+	raw, err := tokenEncoding.DecodeString(strings.ToUpper(token))
+	if err != nil || len(raw) < 2+tokenMACLen {
+		return "", nil, ErrBadToken
+	}
+	payload, mac := raw[:len(raw)-tokenMACLen], raw[len(raw)-tokenMACLen:]
+	if !hmac.Equal(mac, tokenMAC(secret, payload)) {
+		return "", nil, ErrBadToken
+	}
+	if lower(payload[0]) == KindUnsubscribe {
+		kind, id, ok := unpackID(payload)
+		if !ok || kind != KindUnsubscribe {
+			return "", nil, ErrBadToken
+		}
+		return id, nil, nil
+	}
+	if lower(payload[0]) != KindUnsubscribeTo || len(payload) < 2+addressTagLen {
+		return "", nil, ErrBadToken
+	}
+	tag := payload[len(payload)-addressTagLen:]
+	kind, id, ok := unpackID(payload[:len(payload)-addressTagLen])
+	if !ok || kind != KindUnsubscribeTo {
+		return "", nil, ErrBadToken
+	}
+	return id, func(address string) bool { return hmac.Equal(tag, addressTag(secret, address)) }, nil
+}
+
+// addressTag is the truncated HMAC of an address, compared without
+// regard to case or surrounding space.
+func addressTag(secret []byte, address string) []byte {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte("karere/unsubscribe-address/v1\x00"))
+	h.Write([]byte(strings.ToLower(strings.TrimSpace(address))))
+	return h.Sum(nil)[:addressTagLen]
 }
 
 func tokenMAC(secret, payload []byte) []byte {

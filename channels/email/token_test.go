@@ -97,3 +97,52 @@ func ExampleReplyToken() {
 	// reply+kr2gq4qbsni5h3cxaaaaaaaaaaaaaaaa33ecuoim5n6dofpn@reply.example.nz
 	// t thr_01jd8x7v2q0000000000000000 <nil>
 }
+
+// TestUnsubscribeToken: the token names the delivery and is bound to the
+// address it was sent to (case and spaces aside); a token of the old form
+// still parses, saying nothing of the address; other kinds of token, and
+// tampered ones, are refused.
+func TestUnsubscribeToken(t *testing.T) {
+	id := hub.NewID(hub.PrefixDelivery)
+	tok := UnsubscribeToken(testSecret, id, "Hemi@Example.NZ")
+	if strings.Contains(strings.ToLower(tok), "hemi") {
+		t.Fatalf("token %q carries the address", tok)
+	}
+	got, sentTo, err := ParseUnsubscribeToken(testSecret, tok)
+	if err != nil || got != id || sentTo == nil {
+		t.Fatalf("ParseUnsubscribeToken = %q, %v, %v", got, sentTo != nil, err)
+	}
+	for addr, want := range map[string]bool{"hemi@example.nz": true, " HEMI@example.nz ": true,
+		"hemi.new@example.nz": false, "": false, "hemi@example.nz.evil": false} {
+		if sentTo(addr) != want {
+			t.Errorf("sentTo(%q) = %v, want %v", addr, !want, want)
+		}
+	}
+	if got, sentTo, err := ParseUnsubscribeToken(testSecret, ReplyToken(testSecret, KindUnsubscribe, id)); err != nil || got != id || sentTo != nil {
+		t.Errorf("old form: %q, bound %v, %v", got, sentTo != nil, err)
+	}
+	legacy := UnsubscribeToken(testSecret, "legacy-42", "hemi@example.nz")
+	if got, sentTo, err := ParseUnsubscribeToken(testSecret, legacy); err != nil || got != "legacy-42" || !sentTo("hemi@example.nz") {
+		t.Errorf("non-hub id: %q %v", got, err)
+	}
+	bad := []string{
+		ReplyToken(testSecret, KindDelivery, id),
+		ReplyToken(testSecret, KindBounce, id),
+		UnsubscribeToken([]byte("another secret, 32 bytes or more!!"), id, "hemi@example.nz"),
+		flipLast(tok),
+		"",
+	}
+	for _, b := range bad {
+		if _, _, err := ParseUnsubscribeToken(testSecret, b); err == nil {
+			t.Errorf("ParseUnsubscribeToken(%q) accepted", b)
+		}
+	}
+}
+
+// flipLast changes a token's last character.
+func flipLast(tok string) string {
+	if strings.HasSuffix(tok, "a") {
+		return tok[:len(tok)-1] + "b"
+	}
+	return tok[:len(tok)-1] + "a"
+}

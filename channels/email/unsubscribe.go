@@ -14,24 +14,30 @@ import (
 // implements it).
 type Unsubscriber interface {
 	// UnsubscribeDelivery opts out the address delivery id was sent to,
-	// and returns the practice's name for the confirmation page.
-	UnsubscribeDelivery(ctx context.Context, deliveryID string) (practice string, err error)
+	// provided the patient (or guardian) still has it: sentTo tells
+	// whether an address is the one the link was issued for (nil for a
+	// link of the old form, which does not say). It returns the
+	// practice's name for the confirmation page, and whether an address
+	// was opted out.
+	UnsubscribeDelivery(ctx context.Context, deliveryID string, sentTo func(address string) bool) (practice string, done bool, err error)
 }
 
 // UnsubscribeHandler serves the List-Unsubscribe link of every notice
 // (RFC 8058): POST unsubscribes (the one-click request mail programs send,
 // or the button on the page); GET only shows a page with that button,
 // because mail scanners fetch links and must not unsubscribe anyone. The
-// token is the delivery's, signed with the reply secret: no lookup is
-// needed to refuse a forged one.
+// token is the delivery's, signed with the reply secret (no lookup is
+// needed to refuse a forged one), and bound to the address the delivery
+// was sent to: a link in an old email opts out that address only, never
+// the address the patient has since given.
 func UnsubscribeHandler(secret []byte, u Unsubscriber, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("Cache-Control", "no-store")
-		kind, id, err := ParseReplyToken(secret, r.PathValue("token"))
-		if err != nil || kind != KindUnsubscribe {
+		id, sentTo, err := ParseUnsubscribeToken(secret, r.PathValue("token"))
+		if err != nil {
 			unsubPage(w, http.StatusNotFound, "This unsubscribe link is not valid.", "", false)
 			return
 		}
@@ -39,7 +45,7 @@ func UnsubscribeHandler(secret []byte, u Unsubscriber, log *slog.Logger) http.Ha
 			unsubPage(w, http.StatusOK, "Stop emails?", "", true)
 			return
 		}
-		practice, err := u.UnsubscribeDelivery(r.Context(), id)
+		practice, done, err := u.UnsubscribeDelivery(r.Context(), id, sentTo)
 		if err != nil {
 			var he *hub.Error
 			if errors.As(err, &he) && he.Kind == hub.KindNotFound {
@@ -50,6 +56,11 @@ func UnsubscribeHandler(secret []byte, u Unsubscriber, log *slog.Logger) http.Ha
 				log.Error("unsubscribe failed", "delivery", id, "err", err)
 			}
 			unsubPage(w, http.StatusServiceUnavailable, "Something went wrong. Please try again in a minute.", "", false)
+			return
+		}
+		if !done {
+			unsubPage(w, http.StatusOK, practice+" no longer sends email to the address this link was for.",
+				"Nothing was changed.", false)
 			return
 		}
 		unsubPage(w, http.StatusOK, "You will no longer get email from "+practice+".",

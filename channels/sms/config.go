@@ -61,8 +61,12 @@ type Config struct {
 	// https://karere.example.nz. Status callbacks go to
 	// PublicURL + StatusPath (none are asked for when it is empty).
 	PublicURL string
-	// HTTPClient makes the API calls. Nil means a client with
-	// DefaultTimeout; never http.DefaultClient, which has no timeout.
+	// HTTPClient makes the API calls. The hub passes its target guard's
+	// client (netguard.Guard.HTTPClient), so that a base URL resolving to
+	// loopback, private or the hub's own addresses is refused unless the
+	// operator allow-listed it. Nil means a client with DefaultTimeout
+	// under netguard's default policy (no allow-list); never
+	// http.DefaultClient, which has no timeout and no policy.
 	HTTPClient *http.Client
 }
 

@@ -283,6 +283,75 @@ func TestSMSStopAndStart(t *testing.T) {
 	}
 }
 
+// TestSMSKeywordReplayIgnored: STOP (sid A), START (sid B), STOP (sid
+// C), then sid B again, as a retry or a captured signed request would
+// come: the replay changes nothing and the number stays opted out. A
+// replayed HELP is not answered twice, and a replayed Y does not undo a
+// later N.
+func TestSMSKeywordReplayIgnored(t *testing.T) {
+	f := setup(t)
+	path := "/v1/webhooks/twilio/sms?practice=" + f.h.Practice.ID
+	kw := func(sid, body string) string {
+		t.Helper()
+		st, resp := f.webhook(path, url.Values{"MessageSid": {sid}, "From": {aroha}, "To": {fromNumber}, "Body": {body}, "AccountSid": {accountSID}}, "")
+		if st != 200 {
+			t.Fatalf("%s %s: %d %s", sid, body, st, resp)
+		}
+		return resp
+	}
+	optedOut := func() bool {
+		var p map[string]any
+		f.h.MustDo(200, "GET", "/v1/patients/p-1", nil).JSON(t, &p)
+		return p["sms_opted_out_at"] != nil
+	}
+	const a, b, c = "SM0000000000000000000000000000000a", "SM0000000000000000000000000000000b", "SM0000000000000000000000000000000c"
+	kw(a, "STOP")
+	if !optedOut() {
+		t.Fatal("STOP (A) did not opt out")
+	}
+	if resp := kw(b, "START"); !strings.Contains(resp, "You will get texts") {
+		t.Errorf("START (B) answered %s", resp)
+	}
+	if optedOut() {
+		t.Fatal("START (B) did not opt back in")
+	}
+	kw(c, "STOP")
+	if resp := kw(b, "START"); strings.Contains(resp, "<Message>") {
+		t.Errorf("replayed START (B) answered %s", resp)
+	}
+	if !optedOut() {
+		t.Fatal("the replayed START (B) undid the later STOP (C)")
+	}
+	id := f.notice(t, "Your results are ready in the portal.")
+	if d := f.waitDelivery(t, id, "failed"); d.LastError == nil || !strings.HasPrefix(*d.LastError, "opted_out") {
+		t.Errorf("after the replay: %+v", d)
+	}
+
+	if resp := kw("SM000000000000000000000000000000h1", "HELP"); !strings.Contains(resp, "<Message>") {
+		t.Errorf("HELP answered %s", resp)
+	}
+	if resp := kw("SM000000000000000000000000000000h1", "HELP"); strings.Contains(resp, "<Message>") {
+		t.Errorf("replayed HELP answered again: %s", resp)
+	}
+	p, err := f.h.App.Store().GetPatient(t.Context(), f.h.Practice.ID, "p-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := f.h.App.Store().ListAudit(t.Context(), f.h.Practice.ID, p.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for _, e := range evs {
+		if strings.HasPrefix(e.Action, "sms.opt_") {
+			changes = append(changes, e.Action)
+		}
+	}
+	if len(changes) != 3 {
+		t.Errorf("opt-in/out audit events %v, want 3 (A, B, C)", changes)
+	}
+}
+
 // TestSMSOutage: Twilio answers 503 for a while; every SMS is delivered
 // after it recovers, none twice.
 func TestSMSOutage(t *testing.T) {

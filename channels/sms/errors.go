@@ -8,6 +8,7 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/netguard"
 )
 
 // APIError is Twilio's refusal of an API call. It keeps the HTTP status
@@ -17,6 +18,10 @@ type APIError struct {
 	Status int // HTTP status
 	Code   int // Twilio error code (https://www.twilio.com/docs/errors), 0 if none
 }
+
+// PublicText is the error as API clients see it: codes only, no text
+// from the server.
+func (e *APIError) PublicText() string { return e.Error() }
 
 func (e *APIError) Error() string {
 	if e.Code == 0 {
@@ -44,6 +49,8 @@ var permanentCodes = map[int]string{
 // classify turns what twilio-go returned into a hub error. status is the
 // HTTP status the transport saw, 0 when no answer arrived.
 //
+//   - the base URL's address refused by the hub's target policy
+//     (netguard): permanent "target_not_allowed".
 //   - no answer (connection refused, reset, timeout, cancelled context):
 //     temporary.
 //   - 408, 429 and 5xx: temporary, whatever the code.
@@ -58,6 +65,8 @@ func classify(err error, status int) error {
 	var te *client.TwilioRestError
 	var v1 *client.RestErrorV1
 	switch {
+	case errors.Is(err, netguard.ErrRefused):
+		return hub.Permanent("target_not_allowed", err)
 	case errors.As(err, &te):
 		st := te.Status
 		if st == 0 {

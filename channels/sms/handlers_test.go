@@ -29,13 +29,18 @@ func (w tripwire) DeliveryStatus(context.Context, string, hub.StatusUpdate) erro
 	return errTripped
 }
 
-func (w tripwire) SetOptOut(context.Context, string, string, string, bool, time.Time) error {
-	w.t.Error("SetOptOut called")
-	return errTripped
+func (w tripwire) SetOptOutOnce(context.Context, string, string, string, bool, time.Time, string, string) (bool, error) {
+	w.t.Error("SetOptOutOnce called")
+	return false, errTripped
 }
 
-func (w tripwire) AnswerConfirmation(context.Context, string, string, bool) (bool, error) {
+func (w tripwire) AnswerConfirmation(context.Context, string, string, bool, string) (bool, error) {
 	w.t.Error("AnswerConfirmation called")
+	return false, errTripped
+}
+
+func (w tripwire) ClaimInbound(context.Context, string, string, string) (bool, error) {
+	w.t.Error("ClaimInbound called")
 	return false, errTripped
 }
 
@@ -83,6 +88,14 @@ func TestWebhooksRefuseWithoutChange(t *testing.T) {
 	}
 }
 
+// firstTime sees every message for the first time (replays are tested
+// end to end, in e2e_test.go).
+type firstTime struct{ tripwire }
+
+func (firstTime) ClaimInbound(context.Context, string, string, string) (bool, error) {
+	return true, nil
+}
+
 func TestInboundHelp(t *testing.T) {
 	tests := []struct {
 		name, helpText, want string
@@ -95,7 +108,7 @@ func TestInboundHelp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			set := baseSettings()
 			set.HelpText = tt.helpText
-			wh := newTripwireWebhooks(t, set)
+			wh := NewWebhooks(WebhooksConfig{PublicURL: testPublicURL + "/", Hub: firstTime{tripwire{onePractice(set), t}}})
 			w := httptest.NewRecorder()
 			wh.InboundHandler().ServeHTTP(w, signedPost(testAuthToken, InboundPath+"?practice="+testPractice, inboundForm(" help ")))
 			if w.Code != 200 {

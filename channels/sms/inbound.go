@@ -26,11 +26,13 @@ const StartReply = "You will get texts from this number again. Reply STOP to sto
 //
 // The sender's number is normalised to E.164 (region NZ).
 //
-// Repeats of one MessageSid (Twilio retrying after a lost answer): opt-out
-// and opt-in are idempotent and HELP only answers; ReceiveReply drops the
-// duplicate. A repeated Y/N whose first delivery was applied finds no
-// reminder waiting and lands once as a reply; making it exactly-once needs
-// the MessageSid in AnswerConfirmation.
+// Every text is acted on once per MessageSid, in the order the sids first
+// arrive: a repeat (Twilio retrying after a lost answer, or a captured
+// signed request sent again, which Twilio's signature cannot tell apart)
+// changes nothing and is answered with empty TwiML. So a replayed START
+// does not undo a later STOP, nor a replayed Y a later N. Keywords are
+// recorded by the core (SetOptOutOnce, AnswerConfirmation, ClaimInbound);
+// ReceiveReply drops a duplicate reply.
 func (w *Webhooks) InboundHandler() http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		req, ok := w.auth.authenticate(rw, r)
@@ -52,21 +54,31 @@ func (w *Webhooks) InboundHandler() http.Handler {
 
 		switch kw := parseKeyword(body); kw {
 		case kwStop, kwStart:
-			if err := w.hub.SetOptOut(ctx, req.practiceID, hub.ChannelSMS, from, kw == kwStop, w.now()); err != nil {
-				w.fail(rw, "SetOptOut", err)
+			applied, err := w.hub.SetOptOutOnce(ctx, req.practiceID, hub.ChannelSMS, from, kw == kwStop, w.now(), hub.ChannelSMS, sid)
+			if err != nil {
+				w.fail(rw, "SetOptOutOnce", err)
 				return
 			}
-			if kw == kwStop {
-				writeTwiML(rw, "")
-			} else {
+			if kw == kwStart && applied {
 				writeTwiML(rw, StartReply)
+			} else {
+				writeTwiML(rw, "")
 			}
 			return
 		case kwHelp:
-			writeTwiML(rw, req.settings.HelpText)
+			first, err := w.hub.ClaimInbound(ctx, req.practiceID, hub.ChannelSMS, sid)
+			if err != nil {
+				w.fail(rw, "ClaimInbound", err)
+				return
+			}
+			if first {
+				writeTwiML(rw, req.settings.HelpText)
+			} else {
+				writeTwiML(rw, "")
+			}
 			return
 		case kwYes, kwNo:
-			found, err := w.hub.AnswerConfirmation(ctx, req.practiceID, from, kw == kwYes)
+			found, err := w.hub.AnswerConfirmation(ctx, req.practiceID, from, kw == kwYes, sid)
 			if err != nil {
 				w.fail(rw, "AnswerConfirmation", err)
 				return

@@ -10,6 +10,7 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/netguard"
 	"github.com/karerehub/karere/templates"
 )
 
@@ -35,7 +36,7 @@ func New(cfg Config) *Sender {
 		httpClient: cfg.HTTPClient,
 	}
 	if s.httpClient == nil {
-		s.httpClient = &http.Client{Timeout: DefaultTimeout}
+		s.httpClient = (*netguard.Guard)(nil).HTTPClient(DefaultTimeout)
 	}
 	if cfg.BaseURL != "" && cfg.BaseURL != DefaultBaseURL {
 		s.base, s.baseErr = parseBaseURL(cfg.BaseURL)
@@ -117,7 +118,7 @@ func (s *Sender) Send(ctx context.Context, m *hub.Message) (hub.Receipt, error) 
 // fault (a proxy mangling answers) would then text every patient once per
 // retry: it is permanent, and staff see "provider_response".
 func unreadableAnswer(status int, err error) error {
-	return hub.Permanent("provider_response", fmt.Errorf("sms: unreadable HTTP %d answer from Twilio: %w", status, err))
+	return hub.Permanent("provider_response", hub.PublicWrap(fmt.Sprintf("sms: unreadable HTTP %d answer from Twilio", status), err))
 }
 
 // statusCallback is the URL Twilio posts delivery status to. Twilio signs

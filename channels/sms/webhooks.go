@@ -26,12 +26,18 @@ type Hub interface {
 	// DeliveryStatus records provider feedback (idempotent). An unknown
 	// ProviderID is hub.ErrNoRows.
 	DeliveryStatus(ctx context.Context, practiceID string, u hub.StatusUpdate) error
-	// SetOptOut opts a number in or out of a channel for the practice
-	// (idempotent).
-	SetOptOut(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time) error
+	// SetOptOutOnce opts a number in or out of a channel for the practice
+	// for the text with provider message id messageID (via "sms"), once:
+	// applied is false for an id applied before, which changes nothing.
+	SetOptOutOnce(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time,
+		via, messageID string) (applied bool, err error)
 	// AnswerConfirmation answers the most recent reminder that asked this
-	// number for a Y/N confirmation; found=false when none is waiting.
-	AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool) (found bool, err error)
+	// number for a Y/N confirmation, once per messageID; found=false when
+	// none is waiting, found=true for an answer applied before.
+	AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool, messageID string) (found bool, err error)
+	// ClaimInbound records a text that changes nothing (HELP) as
+	// answered; first=false for an id seen before.
+	ClaimInbound(ctx context.Context, practiceID, via, messageID string) (first bool, err error)
 	// ReceiveReply stores a patient's reply in the right thread
 	// (encrypting it on arrival); duplicate ProviderIDs are processed once.
 	ReceiveReply(ctx context.Context, in hub.InboundText) (hub.ReplyResult, error)

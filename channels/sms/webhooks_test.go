@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -188,7 +189,7 @@ func TestStatusUpdate(t *testing.T) {
 			if final != tt.final {
 				t.Fatalf("final = %v, want %v", final, tt.final)
 			}
-			if final && got != tt.want {
+			if final && !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("update = %+v\nwant     %+v", got, tt.want)
 			}
 		})

@@ -200,6 +200,10 @@ func (c *cli) printMessage(d *client.Decrypted) bool {
 		c.printf("WARNING: not signed\n")
 		ok = false
 	}
+	if d.SenderUnverified {
+		c.printf("WARNING: sender not verified: emailed from an address that is not the patient's or guardian's\n")
+		ok = false
+	}
 	c.printf("\n%s\n", printable(strings.TrimRight(string(d.Plaintext), "\n")))
 	c.printf("\n")
 	return ok

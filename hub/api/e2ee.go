@@ -345,14 +345,17 @@ func (s messagingAPI) postMessage(w http.ResponseWriter, r *http.Request, a hub.
 }
 
 type messageJSON struct {
-	ID                 string    `json:"id"`
-	Thread             string    `json:"thread"`
-	Sender             string    `json:"sender"`
-	Via                string    `json:"via"`
-	ArrivedUnencrypted bool      `json:"arrived_unencrypted"`
-	Size               int       `json:"size"`
-	CreatedAt          time.Time `json:"created_at"`
-	Ciphertext         string    `json:"ciphertext"`
+	ID                 string `json:"id"`
+	Thread             string `json:"thread"`
+	Sender             string `json:"sender"`
+	Via                string `json:"via"`
+	ArrivedUnencrypted bool   `json:"arrived_unencrypted"`
+	// SenderUnverified: an email reply from an address that is neither
+	// the patient's nor their guardian's (the reply address was genuine).
+	SenderUnverified bool      `json:"sender_unverified"`
+	Size             int       `json:"size"`
+	CreatedAt        time.Time `json:"created_at"`
+	Ciphertext       string    `json:"ciphertext"`
 }
 
 func (s messagingAPI) listMessages(w http.ResponseWriter, r *http.Request, a hub.Actor) error {
@@ -371,7 +374,7 @@ func (s messagingAPI) listMessages(w http.ResponseWriter, r *http.Request, a hub
 			sender = "staff:" + m.SenderID
 		}
 		out = append(out, messageJSON{ID: m.ID, Thread: m.ThreadID, Sender: sender, Via: m.Via,
-			ArrivedUnencrypted: m.ArrivedUnencrypted, Size: m.Size, CreatedAt: m.Created, Ciphertext: string(pgp.Armor(m.Ciphertext))})
+			ArrivedUnencrypted: m.ArrivedUnencrypted, SenderUnverified: m.SenderUnverified, Size: m.Size, CreatedAt: m.Created, Ciphertext: string(pgp.Armor(m.Ciphertext))})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 	return nil

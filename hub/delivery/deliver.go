@@ -302,6 +302,16 @@ func (s *Service) DeliveryStatus(ctx context.Context, practiceID string, u hub.S
 		if !statusMoves(d.State, u.State) {
 			return nil
 		}
+		if u.Recipients != nil {
+			p, err := s.store.GetPatientByID(ctx, d.PracticeID, d.PatientID)
+			if err != nil {
+				return err
+			}
+			if !reportedFor(p, u.Recipients) {
+				s.log.Info("bounce for an address that is neither the patient's nor the guardian's: ignored", "delivery", d.ID)
+				return nil
+			}
+		}
 		a := hub.Actor{PracticeID: d.PracticeID, ID: "provider:" + u.Channel, Mode: d.Mode}
 		d.State = u.State
 		d.Updated = s.Now()
@@ -331,6 +341,18 @@ func (s *Service) DeliveryStatus(ctx context.Context, practiceID string, u hub.S
 		}
 		return nil
 	})
+}
+
+// reportedFor reports whether one of a bounce's recipients is the
+// patient's or guardian's email address.
+func reportedFor(p *hub.Patient, recipients []string) bool {
+	for _, r := range recipients {
+		if p.Email != "" && strings.EqualFold(r, p.Email) ||
+			p.Guardian != nil && p.Guardian.Email != "" && strings.EqualFold(r, p.Guardian.Email) {
+			return true
+		}
+	}
+	return false
 }
 
 // statusMoves says whether provider feedback may move a delivery from one

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -617,5 +618,28 @@ func TestThreadShowsPatientKeyFingerprint(t *testing.T) {
 	want := fp[:4] + " " + fp[4:8]
 	if page.status != http.StatusOK || !strings.Contains(page.body, want) {
 		t.Errorf("thread page lacks the patient's fingerprint %s (status %d)", want, page.status)
+	}
+}
+
+// TestThreadShowsUnverifiedSender: an email reply to the thread's reply
+// address from an address that is neither the patient's nor the
+// guardian's is kept, flagged on the thread page; one from the patient's
+// address is not.
+func TestThreadShowsUnverifiedSender(t *testing.T) {
+	f := newFixture(t)
+	e := f.setupE2EE(f.c, f.staff.ID, "p-1001")
+	th := f.patientThread(f.c, e, "p-1001", e.patient, "Kia ora")
+	for i, from := range []string{"Aroha@Example.NZ", "stranger@example.org"} {
+		if _, err := f.h.App.Core().Messaging.ReceiveReply(t.Context(), hub.InboundText{Via: hub.ChannelEmail, From: from,
+			ThreadID: th, ProviderID: fmt.Sprintf("reply-%d@example.nz", i), Text: "Thank you"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBrowser(t, f.h.URL)
+	b.signIn(f.staff.Email, staffPassword)
+	page := b.get("/inbox/threads/" + th)
+	if page.status != http.StatusOK || strings.Count(page.body, `class="flag-unverified"`) != 1 ||
+		!strings.Contains(page.body, "sender not verified") {
+		t.Errorf("thread page (status %d) does not flag exactly the stranger's reply:\n%s", page.status, page.body)
 	}
 }

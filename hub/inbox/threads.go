@@ -169,6 +169,7 @@ type messageRow struct {
 	FromPatient        bool
 	Via                string
 	ArrivedUnencrypted bool
+	SenderUnverified   bool
 	At                 stamp
 	Armored            string
 }
@@ -228,7 +229,8 @@ func (h *Handler) thread(w http.ResponseWriter, r *http.Request, rq *request) er
 		v.Staff = append(v.Staff, staffOption{ID: s.ID, Name: s.Name, Selected: s.ID == t.AssignedTo})
 	}
 	for _, m := range ms {
-		row := messageRow{ID: m.ID, Via: m.Via, ArrivedUnencrypted: m.ArrivedUnencrypted, At: wn.stamp(m.Created),
+		row := messageRow{ID: m.ID, Via: m.Via, ArrivedUnencrypted: m.ArrivedUnencrypted, SenderUnverified: m.SenderUnverified,
+			At:      wn.stamp(m.Created),
 			Armored: string(pgp.Armor(m.Ciphertext))}
 		switch m.SenderKind {
 		case messaging.SenderPatient:

@@ -58,6 +58,8 @@ type KeyStore interface {
 // ThreadStore is the threads and messages part of Store.
 type ThreadStore interface {
 	CreateThread(ctx context.Context, t *hub.Thread) error
+	// GetThread reads a practice's thread; practiceID "" reads any
+	// practice's (the inbound email path: a reply token names a thread).
 	GetThread(ctx context.Context, practiceID, id string) (*hub.Thread, error)
 	// UpdateThread writes Category, Status, AssignedTo, LastActivity,
 	// LastSender, StaffUnread, PatientUnread and LastNoticeAt.

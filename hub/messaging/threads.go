@@ -402,6 +402,11 @@ func (s *Service) ReceiveReply(ctx context.Context, in hub.InboundText) (hub.Rep
 		}
 		m := &hub.SecureMessage{ID: hub.NewID(hub.PrefixMessage), PracticeID: t.PracticeID, ThreadID: t.ID, SenderKind: SenderPatient,
 			SenderID: t.PatientID, Via: in.Via, ProviderID: in.ProviderID, Created: s.Now()}
+		if in.Via == hub.ChannelEmail {
+			if m.SenderUnverified, err = s.senderUnverified(ctx, t, in.From); err != nil {
+				return err
+			}
+		}
 		if in.Ciphertext != nil {
 			env, err := pgp.Inspect(bytes.NewReader(in.Ciphertext), DefaultMaxMessageBytes)
 			if err != nil {
@@ -443,6 +448,34 @@ func (s *Service) ReceiveReply(ctx context.Context, in hub.InboundText) (hub.Rep
 }
 
 var errDuplicate = errors.New("messaging: duplicate inbound message")
+
+// senderUnverified reports whether an email reply's From address is
+// neither the patient's nor their guardian's. The reply token in the
+// address it was sent to is genuine (the hub made it), so the reply is
+// kept rather than refused: a patient may answer from another account,
+// or a family member the notice was forwarded to may answer. But staff
+// must not take it for the patient's own words, so it is stored flagged
+// and the inbox and the API show the flag. (A From header can be forged;
+// the flag catches honest mismatches, not a forger who knows the
+// patient's address.)
+func (s *Service) senderUnverified(ctx context.Context, t *hub.Thread, from string) (bool, error) {
+	p, err := s.store.GetPatientByID(ctx, t.PracticeID, t.PatientID)
+	if err != nil {
+		return false, err
+	}
+	from = strings.TrimSpace(from)
+	switch {
+	case from == "":
+		return true, nil
+	case p.Email != "" && strings.EqualFold(from, p.Email):
+		return false, nil
+	case p.Guardian != nil && p.Guardian.Email != "" && strings.EqualFold(from, p.Guardian.Email):
+		return false, nil
+	}
+	s.log.Info("email reply from an address that is neither the patient's nor the guardian's: stored flagged sender_unverified",
+		"thread", t.ID)
+	return true, nil
+}
 
 // replyThread finds (or opens) the thread an inbound reply belongs to.
 func (s *Service) replyThread(ctx context.Context, in *hub.InboundText) (*hub.Thread, error) {

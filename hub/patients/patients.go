@@ -32,6 +32,8 @@ type Store interface {
 	// unsubscribe link names one.
 	GetDelivery(ctx context.Context, practiceID, id string) (*hub.Delivery, error)
 	hub.PracticeReader
+	// a keyword text is acted on once per provider message id
+	hub.InboundClaimer
 }
 
 // Service reads and changes patients.
@@ -296,28 +298,65 @@ func (s *Service) SetOptOut(ctx context.Context, practiceID, channel, address st
 	})
 }
 
+// SetOptOutOnce is SetOptOut for a patient's text (STOP, START) received
+// via a provider with its message id (Twilio's MessageSid): each id is
+// applied once, in the order the ids first arrive, so a replayed START
+// never undoes a later STOP. applied is false for an id seen before.
+func (s *Service) SetOptOutOnce(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time,
+	via, messageID string) (applied bool, err error) {
+	err = hub.Tx(ctx, s.store, func(ctx context.Context) error {
+		first, err := s.store.ClaimInbound(ctx, practiceID, via, messageID, s.Now())
+		if err != nil || !first {
+			applied = false
+			return err
+		}
+		applied = true
+		return s.SetOptOut(ctx, practiceID, channel, address, optedOut, at)
+	})
+	return applied, err
+}
+
+// ClaimInbound records a provider message that changes nothing (HELP) as
+// handled; first is false for one seen before, which is then not answered
+// again.
+func (s *Service) ClaimInbound(ctx context.Context, practiceID, via, messageID string) (first bool, err error) {
+	return s.store.ClaimInbound(ctx, practiceID, via, messageID, s.Now())
+}
+
 // UnsubscribeDelivery opts out of email the address a delivery was sent
 // to (the one-click unsubscribe link of a notice), and returns the
-// practice's name.
-func (s *Service) UnsubscribeDelivery(ctx context.Context, deliveryID string) (string, error) {
+// practice's name. The link is bound to that address: sentTo tells
+// whether the patient's current address (or guardian's, whichever the
+// notices go to) is the one the link was issued for, and when it is not
+// (the patient changed address since) nothing changes, so an old email
+// cannot stop the new address. A link of the old form (sentTo nil) does
+// not say which address it was for: it stops the current address only
+// if the patient's record has not changed since the delivery was made.
+// done reports whether an address was opted out.
+func (s *Service) UnsubscribeDelivery(ctx context.Context, deliveryID string, sentTo func(address string) bool) (string, bool, error) {
 	d, err := s.store.GetDelivery(ctx, "", deliveryID)
 	if errors.Is(err, hub.ErrNoRows) {
-		return "", hub.NotFound("delivery")
+		return "", false, hub.NotFound("delivery")
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	pr, err := s.store.GetPractice(ctx, d.PracticeID)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	p, err := s.store.GetPatientByID(ctx, d.PracticeID, d.PatientID)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	addr := p.Address(hub.ChannelEmail, s.Now())
-	if addr == "" {
-		return pr.Name, nil // the address was removed since: nothing to stop
+	switch {
+	case addr == "":
+		return pr.Name, false, nil // the address was removed since: nothing to stop
+	case sentTo != nil && !sentTo(addr):
+		return pr.Name, false, nil // the link was for an address the patient no longer has
+	case sentTo == nil && p.Updated.After(d.Created):
+		return pr.Name, false, nil // an unbound link, and the address may have changed since
 	}
-	return pr.Name, s.SetOptOut(ctx, d.PracticeID, hub.ChannelEmail, addr, true, s.Now())
+	return pr.Name, true, s.SetOptOut(ctx, d.PracticeID, hub.ChannelEmail, addr, true, s.Now())
 }

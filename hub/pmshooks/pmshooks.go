@@ -23,8 +23,16 @@
 //
 // A 2xx answer ends the event (sent). A 4xx other than 408 and 429 means
 // the PMS refuses it: the event is failed and its task archived, with no
-// retry. Anything else (network errors, timeouts, 408, 429, 5xx) is
-// retried; after the last retry the event is failed.
+// retry. So is a URL whose address the hub's target policy refuses
+// (netguard: loopback, private, link-local, the hub's own addresses,
+// unless the operator allow-listed them), checked on the resolved address
+// of every connection. Anything else (network errors, timeouts, 408, 429,
+// 5xx) is retried; after the last retry the event is failed.
+//
+// What GET /v1/webhooks/events shows as an event's last_error is an HTTP
+// status, or one of "connection failed", "timed out" and "refused by
+// target policy" (hub.ErrorText): never the text of an error, which could
+// quote what answered on the address.
 package pmshooks
 
 import (
@@ -45,6 +53,7 @@ import (
 	"time"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/netguard"
 )
 
 // Store keeps webhook events (hub/store implements it).
@@ -73,8 +82,11 @@ type Queue interface {
 
 // Config is what a Service needs besides its collaborators.
 type Config struct {
-	// HTTPClient posts the events; nil means a client with WebhookTimeout
-	// that follows no redirects. A client given must have a timeout.
+	// HTTPClient posts the events. The hub passes its target guard's
+	// client (netguard.Guard.HTTPClient). A client given must have a
+	// timeout; its CheckRedirect is replaced, since a redirect would resend
+	// the signed body somewhere not configured. Nil means a client with
+	// WebhookTimeout under netguard's default policy (no allow-list).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -92,14 +104,15 @@ type Service struct {
 
 // New returns a Service.
 func New(store Store, settings Settings, queue Queue, cfg Config) *Service {
-	s := &Service{store: store, settings: settings, queue: queue, client: cfg.HTTPClient, log: cfg.Logger, now: cfg.Now}
-	if s.client == nil {
-		s.client = &http.Client{
-			Timeout: WebhookTimeout,
-			// A redirect would resend the signed body somewhere not configured.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+	s := &Service{store: store, settings: settings, queue: queue, log: cfg.Logger, now: cfg.Now}
+	c := cfg.HTTPClient
+	if c == nil {
+		c = (*netguard.Guard)(nil).HTTPClient(WebhookTimeout)
 	}
+	noRedirects := *c // a shallow copy: the caller's client is not changed
+	// A redirect would resend the signed body somewhere not configured.
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s.client = &noRedirects
 	s.log, s.now = hub.OrDefaults(s.log, s.now)
 	return s
 }
@@ -114,6 +127,10 @@ const (
 // DefaultWebhookTolerance is how far a signature's timestamp may be from
 // the receiver's clock.
 const DefaultWebhookTolerance = 5 * time.Minute
+
+// ReasonTargetRefused: the webhook URL's address is refused by the hub's
+// target policy.
+const ReasonTargetRefused = "target_not_allowed"
 
 // WebhookTimeout bounds one POST to a PMS: a slow PMS must not hold a
 // worker, and the event is retried anyway.
@@ -239,6 +256,12 @@ func (s *Service) SendWebhook(ctx context.Context, id string, final bool) error 
 			return rerr
 		}
 		return err
+	case errors.Is(err, netguard.ErrRefused):
+		s.log.Warn("webhook refused by the target policy", "event", e.ID, "practice", e.PracticeID, "err", err)
+		if rerr := record(hub.WebhookFailed, hub.ErrorText(ReasonTargetRefused, err)); rerr != nil {
+			return rerr
+		}
+		return hub.Permanent(ReasonTargetRefused, err)
 	case err == nil && status >= 200 && status < 300:
 		return record(hub.WebhookSent, "")
 	case err == nil && status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
@@ -248,7 +271,7 @@ func (s *Service) SendWebhook(ctx context.Context, id string, final bool) error 
 		return hub.Permanentf("refused", "webhook %s: the PMS answered HTTP %d", e.ID, status)
 	}
 	if err == nil {
-		err = fmt.Errorf("the PMS answered HTTP %d", status)
+		err = hub.Public(fmt.Errorf("HTTP %d", status))
 	}
 	state := hub.WebhookPending
 	if final {

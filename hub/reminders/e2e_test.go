@@ -2,6 +2,7 @@ package reminders_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,11 +119,24 @@ func nzTime(t *testing.T, tm time.Time) string {
 }
 
 // replySMS posts an inbound text the way Twilio does, signed.
-func replySMS(t *testing.T, h *hubtest.Hub, from, body string) {
+func replySMS(t *testing.T, h *hubtest.Hub, from, body string) string {
+	t.Helper()
+	sid := fmt.Sprintf("SM%032d", smsSids.Add(1))
+	replySMSWithSid(t, h, from, body, sid)
+	return sid
+}
+
+// smsSids numbers the test's inbound texts: Twilio gives each its own
+// MessageSid.
+var smsSids atomic.Int64
+
+// replySMSWithSid posts an inbound text with a given MessageSid (a
+// replay repeats one).
+func replySMSWithSid(t *testing.T, h *hubtest.Hub, from, body, sid string) {
 	t.Helper()
 	path := "/v1/webhooks/twilio/sms?practice=" + url.QueryEscape(h.Practice.ID)
 	form := url.Values{"From": {from}, "To": {"+6498870000"}, "Body": {body}, "AccountSid": {accountSID},
-		"MessageSid": {"SM" + strings.Repeat("7", 32)}, "NumMedia": {"0"}}
+		"MessageSid": {sid}, "NumMedia": {"0"}}
 	req, _ := http.NewRequest("POST", h.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(authToken, h.Config.PublicURL+path, form))
@@ -201,7 +216,7 @@ func TestReminderEndToEnd(t *testing.T) {
 		return a.Reminders[0].State == "sent" && a.Reminders[0].Delivery != nil && a.Confirmation == "pending"
 	})
 
-	replySMS(t, h, patientPhone, "Y")
+	ySid := replySMS(t, h, patientPhone, "Y")
 	if a = getAppointment(t, h, "a-1"); a.Confirmation != "confirmed" || a.ConfirmationAt == nil || a.Status != "booked" {
 		t.Fatalf("after Y: %+v", a)
 	}
@@ -235,6 +250,12 @@ func TestReminderEndToEnd(t *testing.T) {
 	replySMS(t, h, patientPhone, "N")
 	if a = getAppointment(t, h, "a-1"); a.Confirmation != "declined" || a.Status != "booked" {
 		t.Fatalf("after N: %+v", a)
+	}
+	// The first Y again (same MessageSid: a retry or a replay) does not
+	// undo the later N.
+	replySMSWithSid(t, h, patientPhone, "Y", ySid)
+	if a = getAppointment(t, h, "a-1"); a.Confirmation != "declined" {
+		t.Fatalf("a replayed Y changed the answer: %+v", a)
 	}
 	hubtest.WaitFor(t, 10*time.Second, "appointment.declined", func() bool { return len(pms.requests()) >= 2 })
 	time.Sleep(300 * time.Millisecond)
@@ -745,7 +766,7 @@ func TestReminderWithoutConfirmation(t *testing.T) {
 	if body := tw.Sent()[0].Get("Body"); strings.Contains(body, "Reply Y") || !strings.Contains(body, "reminder") {
 		t.Errorf("reminder without confirmation = %q", body)
 	}
-	if found, err := h.App.Core().Reminders.AnswerConfirmation(t.Context(), h.Practice.ID, patientPhone, true); found || err != nil {
+	if found, err := h.App.Core().Reminders.AnswerConfirmation(t.Context(), h.Practice.ID, patientPhone, true, ""); found || err != nil {
 		t.Errorf("AnswerConfirmation = %v, %v; want no reminder waiting", found, err)
 	}
 	if a := getAppointment(t, h, "a-1"); a.Confirmation != "none" {

@@ -171,10 +171,24 @@ func (s *Service) FireReminder(ctx context.Context, appointmentID string, offset
 // not cancel it: the practice decides, and cancels through the API if it
 // wants to. Each answer is audited; a webhook event goes out when the
 // answer changes the state (a repeated Y sends none). found is false when
-// no reminder is waiting (the text is then an ordinary reply).
-func (s *Service) AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool) (bool, error) {
+// no reminder is waiting (the text is then an ordinary reply). messageID
+// (Twilio's MessageSid; "" for none) is applied once: a replay of an
+// answer that was applied returns found and changes nothing, so a replayed
+// Y cannot undo a later N.
+func (s *Service) AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool, messageID string) (bool, error) {
 	found := false
 	err := hub.Tx(ctx, s.store, func(ctx context.Context) error {
+		found = false
+		if messageID != "" {
+			first, err := s.store.ClaimInbound(ctx, practiceID, hub.ChannelSMS, messageID, s.Now())
+			if err != nil {
+				return err
+			}
+			if !first {
+				found = true // applied when it first came
+				return nil
+			}
+		}
 		ps, err := s.store.FindPatientsByPhone(ctx, practiceID, phone)
 		if err != nil {
 			return err
@@ -186,7 +200,10 @@ func (s *Service) AnswerConfirmation(ctx context.Context, practiceID, phone stri
 		now := s.Now()
 		r, err := s.store.LatestConfirmableReminder(ctx, practiceID, ids, now)
 		if errors.Is(err, hub.ErrNoRows) {
-			return nil
+			// Not an answer: the text becomes a reply, de-duplicated by
+			// its own id there. Forget the claim so that a retry after a
+			// failed reply is not taken for a replayed answer.
+			return errNoAnswer
 		}
 		if err != nil {
 			return err
@@ -223,5 +240,12 @@ func (s *Service) AnswerConfirmation(ctx context.Context, practiceID, phone stri
 			"answered_at": now, "reminder": r.ID,
 		})
 	})
+	if errors.Is(err, errNoAnswer) {
+		return false, nil
+	}
 	return found, err
 }
+
+// errNoAnswer rolls back AnswerConfirmation's claim when no reminder is
+// waiting for an answer.
+var errNoAnswer = errors.New("reminders: no reminder waiting for an answer")

@@ -26,6 +26,8 @@ type Store interface {
 	// number, their own or their guardian's (a Y/N answer's sender).
 	FindPatientsByPhone(ctx context.Context, practiceID, phone string) ([]hub.Patient, error)
 	CreateNotice(ctx context.Context, n *hub.Notice) error
+	// a Y/N answer is applied once per provider message id
+	hub.InboundClaimer
 
 	// CreateAppointment inserts a; hub.ErrConflict when the practice has an
 	// appointment with a.ExternalID already.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/hub/audit"
+	"github.com/karerehub/karere/internal/netguard"
 	"github.com/karerehub/karere/internal/ttlcache"
 )
 
@@ -83,13 +84,29 @@ func (s *Sealer) Open(practiceID, kind string, sealed []byte, v any) error {
 	return json.Unmarshal(plain, v)
 }
 
+// TargetChecker decides, when a setting is saved, whether the hub may
+// connect to host:port on the practice's behalf (a webhook URL, an SMTP
+// relay). internal/netguard's Guard implements it: it resolves the name
+// and returns an error matching netguard.ErrRefused when any address is
+// loopback, private, link-local, the hub's own or otherwise not allowed;
+// any other error (the name does not resolve now) is not a refusal. The
+// same policy is applied again to every connection, on the address
+// actually dialled, so this check is the admin's early warning, not the
+// protection.
+type TargetChecker interface {
+	CheckHost(ctx context.Context, host string, port int) error
+}
+
 // Config is what a Service needs besides its collaborators.
 type Config struct {
 	// MinReminderOffset is the smallest reminder offset, escalation delay
 	// and digest window accepted (MinReminderOffset when 0). Tests lower it
 	// to run reminders in seconds.
 	MinReminderOffset time.Duration
-	Logger            *slog.Logger
+	// Targets checks webhook URLs and relays when they are saved; nil
+	// applies netguard's default policy (no allow-list).
+	Targets TargetChecker
+	Logger  *slog.Logger
 }
 
 // Service reads and writes practice settings.
@@ -99,13 +116,17 @@ type Service struct {
 	audit     *audit.Log
 	cache     *ttlcache.Cache[[]byte] // sealed documents; nil: none stored
 	minOffset time.Duration
+	targets   TargetChecker
 	log       *slog.Logger
 }
 
 // New returns a Service.
 func New(store Store, seal *Sealer, log *audit.Log, cfg Config) *Service {
 	s := &Service{store: store, seal: seal, audit: log, cache: ttlcache.New[[]byte](SettingsTTL),
-		minOffset: cfg.MinReminderOffset, log: cfg.Logger}
+		minOffset: cfg.MinReminderOffset, targets: cfg.Targets, log: cfg.Logger}
+	if s.targets == nil {
+		s.targets = (*netguard.Guard)(nil)
+	}
 	if s.minOffset <= 0 {
 		s.minOffset = MinReminderOffset
 	}

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/karerehub/karere/hub"
+	"github.com/karerehub/karere/internal/netguard"
 )
 
 // This file holds the settings the API writes (PUT /v1/settings/{kind})
@@ -299,6 +300,15 @@ func (s *Service) PutEmailSettings(ctx context.Context, a hub.Actor, in hub.Emai
 	default:
 		return EmailSettingsView{}, hub.Invalid("tls", "invalid_tls", "tls: one of starttls, implicit, none")
 	}
+	if in.RelayHost != "" {
+		port := in.RelayPort
+		if port == 0 {
+			port = map[string]int{"": 587, "starttls": 587, "implicit": 465, "none": 25}[in.TLS]
+		}
+		if err := s.checkTarget(ctx, a, "relay_host", in.RelayHost, port); err != nil {
+			return EmailSettingsView{}, err
+		}
+	}
 	for _, f := range []struct{ name, v string }{{"reply_domain", in.ReplyDomain}, {"dkim_domain", in.DKIMDomain}} {
 		if f.v != "" {
 			if err := checkHost(f.name, f.v); err != nil {
@@ -420,6 +430,18 @@ func (s *Service) PutWebhookSettings(ctx context.Context, a hub.Actor, in hub.We
 	if u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
 		return WebhookSettingsView{}, hub.Invalid("url", "invalid_url", "url: must be https (http only to a loopback host)")
 	}
+	port := 443
+	if u.Scheme == "http" {
+		port = 80
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return WebhookSettingsView{}, hub.Invalid("url", "invalid_url", "url: the port must be 1 to 65535")
+		}
+	}
+	if err := s.checkTarget(ctx, a, "url", host, port); err != nil {
+		return WebhookSettingsView{}, err
+	}
 	if in.Secret == "" {
 		in.Secret = old.Secret
 	}
@@ -433,6 +455,26 @@ func (s *Service) PutWebhookSettings(ctx context.Context, a hub.Actor, in hub.We
 		return WebhookSettingsView{}, err
 	}
 	return WebhookSettingsView{URL: in.URL, SecretSet: true}, nil
+}
+
+// checkTarget refuses a host the hub may not connect to (see
+// TargetChecker) with 422 target_not_allowed. A name that does not resolve
+// now is accepted: DNS may be down or not set up yet, and every connection
+// is checked when it is made.
+func (s *Service) checkTarget(ctx context.Context, a hub.Actor, field, host string, port int) error {
+	err := s.targets.CheckHost(ctx, host, port)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, netguard.ErrRefused):
+		s.log.Info("setting refused by the target policy", "practice", a.PracticeID, "field", field, "err", err)
+		return hub.Unprocessable(field, "target_not_allowed",
+			"%s: the hub may not connect to this host: it is or resolves to a loopback, private, link-local or "+
+				"otherwise internal address, or to the hub itself. An on-premises server must be allowed by the "+
+				"hub's operator (KARERE_ALLOWED_PRIVATE_TARGETS)", field)
+	}
+	s.log.Info("setting saved with a host that does not resolve now", "practice", a.PracticeID, "field", field)
+	return nil
 }
 
 // WebhookSettingsView returns the practice's webhook endpoint without

@@ -46,7 +46,7 @@ func TestMigrate(t *testing.T) {
 }
 
 // wantSchemaVersion is the number of the last migration.
-const wantSchemaVersion = 11
+const wantSchemaVersion = 13
 
 // TestMigrateFrom1 upgrades a database at version 1 that holds a patient:
 // 00002 adds encrypted_email (false for existing rows) and the E2EE

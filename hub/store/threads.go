@@ -36,11 +36,17 @@ func (s *Store) CreateThread(ctx context.Context, t *hub.Thread) error {
 	return s.d.wrap("create thread", err)
 }
 
-// GetThread reads a practice's thread.
+// GetThread reads a practice's thread; practiceID "" reads any
+// practice's (an email reply token names a thread, not its practice).
 func (s *Store) GetThread(ctx context.Context, practiceID, id string) (*hub.Thread, error) {
+	q := `SELECT ` + threadCols + ` FROM threads WHERE id = ?`
+	args := []any{id}
+	if practiceID != "" {
+		q += ` AND practice_id = ?`
+		args = append(args, practiceID)
+	}
 	var t hub.Thread
-	err := scanThread(s.queryRow(ctx, `SELECT `+threadCols+` FROM threads WHERE practice_id = ? AND id = ?`,
-		practiceID, id), &t)
+	err := scanThread(s.queryRow(ctx, q, args...), &t)
 	if err != nil {
 		return nil, s.d.wrap("get thread", err)
 	}
@@ -115,11 +121,11 @@ func (s *Store) LatestOpenThread(ctx context.Context, practiceID, patientID stri
 }
 
 const messageCols = `id, practice_id, thread_id, sender_kind, sender_id, ciphertext, size, via,
-	arrived_unencrypted, provider_id, created`
+	arrived_unencrypted, provider_id, created, sender_unverified`
 
 func scanMessage(sc scanner, m *hub.SecureMessage) error {
 	return sc.Scan(&m.ID, &m.PracticeID, &m.ThreadID, &m.SenderKind, &m.SenderID, &m.Ciphertext, &m.Size, &m.Via,
-		&m.ArrivedUnencrypted, &m.ProviderID, timeCol{&m.Created})
+		&m.ArrivedUnencrypted, &m.ProviderID, timeCol{&m.Created}, &m.SenderUnverified)
 }
 
 // AddMessage inserts m; hub.ErrConflict when a message with the same
@@ -129,9 +135,9 @@ func (s *Store) AddMessage(ctx context.Context, m *hub.SecureMessage) error {
 	m.ID = orNewID(m.ID, hub.PrefixMessage)
 	m.Created = orNow(m.Created)
 	_, err := s.exec(ctx, `INSERT INTO messages (`+messageCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.PracticeID, m.ThreadID, m.SenderKind, m.SenderID, notNilBytes(m.Ciphertext), m.Size, m.Via,
-		m.ArrivedUnencrypted, m.ProviderID, s.d.time(m.Created))
+		m.ArrivedUnencrypted, m.ProviderID, s.d.time(m.Created), m.SenderUnverified)
 	return s.d.wrap("add message", err)
 }
 

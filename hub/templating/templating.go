@@ -485,12 +485,16 @@ type Rendered struct {
 // Render renders kind for channel in locale from the template
 // ResolveTemplate picks (the practice's own in the patient's locale, else
 // the built-in default in that locale, else the same in en-NZ). A message
-// that cannot be rendered is a hub.Permanent "render_failed"; any other
-// error (reading the templates) is worth retrying.
+// that goes over the render size limits with this delivery's data (a
+// template saved before the limits, or data longer than Validate assumed)
+// is a hub.Permanent "render_too_large"; one that cannot be rendered for
+// another reason is a hub.Permanent "render_failed". A render that ran out
+// of time (templates.MaxRenderTime) and any other error (reading the
+// templates) are worth retrying.
 func (s *Service) Render(ctx context.Context, practiceID, kind, channel, locale string, f Facts) (Rendered, error) {
 	v, err := s.resolve(ctx, practiceID, kind, channel, locale)
 	if errors.Is(err, ErrNoTemplate) {
-		return Rendered{}, hub.Permanent("render_failed", err)
+		return Rendered{}, hub.Permanent(ReasonRenderFailed, hub.Public(err))
 	}
 	if err != nil {
 		return Rendered{}, fmt.Errorf("templating: %w", err) // the store could not be read: retried
@@ -502,9 +506,30 @@ func (s *Service) Render(ctx context.Context, practiceID, kind, channel, locale 
 	}
 	out, err := templates.Render(t, data)
 	if err != nil {
-		return Rendered{}, hub.Permanent("render_failed", err)
+		return Rendered{}, renderError(err)
 	}
 	return Rendered{Subject: out.Subject, Text: out.Text, HTML: out.HTML, Version: t.Version}, nil
+}
+
+// Reasons of a delivery that could not be rendered.
+const (
+	ReasonRenderTooLarge = "render_too_large"
+	ReasonRenderFailed   = "render_failed"
+)
+
+// renderError classifies a templates.Render error for the delivery. The
+// template errors' texts are Karere's (the part, the line, the limit), so
+// staff see them.
+func renderError(err error) error {
+	switch {
+	case errors.Is(err, templates.ErrTooLarge):
+		return hub.Permanent(ReasonRenderTooLarge, hub.Public(err))
+	case errors.Is(err, templates.ErrRenderTimeout):
+		// A busy machine can be slow once: retried, and failed as
+		// retries_exhausted if it never renders in time.
+		return hub.PublicWrap("render timed out", err)
+	}
+	return hub.Permanent(ReasonRenderFailed, hub.Public(err))
 }
 
 // resolve is ResolveTemplate through the cache.

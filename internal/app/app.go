@@ -30,6 +30,7 @@ import (
 	"github.com/karerehub/karere/hub/core"
 	"github.com/karerehub/karere/hub/inbox"
 	"github.com/karerehub/karere/hub/store"
+	"github.com/karerehub/karere/internal/netguard"
 	"github.com/karerehub/karere/queue"
 )
 
@@ -48,6 +49,9 @@ type App struct {
 	api   *api.Server
 	inbox *inbox.Handler // the staff web inbox, under /inbox/
 	reg   *prometheus.Registry
+	// guard decides which addresses the hub may connect to on a
+	// practice's behalf (webhooks, relays, the Twilio base URL).
+	guard *netguard.Guard
 
 	mail    *email.Sender
 	smtpSrv *email.Server
@@ -84,7 +88,9 @@ func OpenStore(ctx context.Context, cfg *Config) (*store.Store, error) {
 	return st, nil
 }
 
-// New wires a process. Nothing listens or runs until start.
+// New wires a process and binds its listeners (so that the target guard
+// knows the hub's own addresses, even a port the kernel chose). Nothing is
+// served or run until Start.
 func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, error) {
 	a := &App{cfg: cfg, log: log, dev: dev, reg: prometheus.NewRegistry()}
 	var err error
@@ -95,6 +101,15 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, dev bool) (*App, er
 		a.store.Close()
 		return nil, fmt.Errorf("KARERE_REDIS_URL: %w", err)
 	}
+	if err := a.listen(); err != nil {
+		a.close()
+		return nil, err
+	}
+	if a.guard, err = a.targetGuard(); err != nil {
+		a.close()
+		return nil, err
+	}
+	log.Info("outbound target policy", "policy", a.guard.String())
 	a.rdb = a.redis.MakeRedisClient().(redis.UniversalClient)
 	a.queue = queue.NewClient(a.redis, cfg.MaxRetry)
 
@@ -165,9 +180,12 @@ func (a *App) Start(ctx context.Context) error {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); a.janitor(ctx) }()
 	}
-	if a.cfg.roles["smtp"] && a.cfg.ReplyDomain != "" {
+	if a.smtpLn != nil {
 		scfg := email.ServerConfig{Addr: a.cfg.SMTPAddr, Domains: []string{a.cfg.ReplyDomain}, ReplySecret: a.cfg.ReplySecret(),
-			Logger: a.log}
+			Logger: a.log, MaxConnections: a.cfg.SMTPMaxConnections, ConnectionsPerMinute: a.cfg.SMTPConnectionsPerMinute}
+		if scfg.ConnectionsPerMinute == 0 {
+			scfg.ConnectionsPerMinute = -1 // no limit
+		}
 		if a.cfg.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
 			if err != nil {
@@ -178,11 +196,7 @@ func (a *App) Start(ctx context.Context) error {
 		if err := scfg.Validate(); err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", a.cfg.SMTPAddr)
-		if err != nil {
-			return fmt.Errorf("KARERE_SMTP_ADDR: %w", err)
-		}
-		a.smtpLn = ln
+		ln := a.smtpLn
 		a.smtpSrv = email.NewServer(scfg, inbound{a.core})
 		a.wg.Add(1)
 		go func() {
@@ -192,12 +206,7 @@ func (a *App) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	if a.cfg.roles["api"] {
-		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
-		if err != nil {
-			return fmt.Errorf("KARERE_HTTP_ADDR: %w", err)
-		}
-		a.httpLn = ln
+	if ln := a.httpLn; ln != nil {
 		a.httpSrv = &http.Server{
 			Handler:           a.api,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -214,6 +223,58 @@ func (a *App) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// listen binds the listeners of the process's roles: the API's, and the
+// inbound SMTP server's when a reply domain is set.
+func (a *App) listen() error {
+	if a.cfg.roles["api"] {
+		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("KARERE_HTTP_ADDR: %w", err)
+		}
+		a.httpLn = ln
+	}
+	if a.cfg.roles["smtp"] && a.cfg.ReplyDomain != "" {
+		ln, err := net.Listen("tcp", a.cfg.SMTPAddr)
+		if err != nil {
+			return fmt.Errorf("KARERE_SMTP_ADDR: %w", err)
+		}
+		a.smtpLn = ln
+	}
+	return nil
+}
+
+// targetGuard builds the policy for connections made on a practice's
+// behalf: the operator's allow-list, and the hub's own addresses refused
+// (the listeners this process bound, and the configured HTTP and SMTP
+// addresses, on which the deployment's other processes listen). `hubd
+// dev` allows everything: it binds loopback, sends SMS and email only to
+// the outbox, and a developer's PMS for webhooks is usually on localhost.
+func (a *App) targetGuard() (*netguard.Guard, error) {
+	if a.dev {
+		return netguard.AllowAll(), nil
+	}
+	var own []string
+	for _, ln := range []net.Listener{a.httpLn, a.smtpLn} {
+		if ln != nil {
+			own = append(own, ln.Addr().String())
+		}
+	}
+	for _, addr := range []string{a.cfg.HTTPAddr, a.cfg.SMTPAddr} {
+		if _, port, err := net.SplitHostPort(addr); err == nil && port != "0" {
+			own = append(own, addr)
+		}
+	}
+	gc := netguard.Config{Allow: a.cfg.allowed, Listeners: own}
+	if a.cfg.Resolver != nil {
+		gc.Resolver = a.cfg.Resolver
+	}
+	g, err := netguard.New(gc)
+	if err != nil {
+		return nil, fmt.Errorf("the hub's own addresses (KARERE_HTTP_ADDR, KARERE_SMTP_ADDR): %w", err)
+	}
+	return g, nil
 }
 
 // janitor removes old idempotency keys (kept a day, as Stripe does).
@@ -272,6 +333,13 @@ func (a *App) Shutdown(ctx context.Context) {
 }
 
 func (a *App) close() {
+	// Listeners Start never served (a failed start); closing a served
+	// one again is harmless.
+	for _, ln := range []net.Listener{a.httpLn, a.smtpLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 	if a.mail != nil {
 		a.mail.Close()
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/hub/api"
 	"github.com/karerehub/karere/hub/identity"
+	"github.com/karerehub/karere/internal/netguard"
 )
 
 // Config is everything hubd can be told. Every flag has an environment
@@ -57,6 +58,15 @@ type Config struct {
 	OpsToken          string
 	TrustedProxies    string
 	MaxPasswordChecks int
+	// AllowedPrivateTargets lets the hub connect, on a practice's behalf,
+	// to otherwise refused addresses: CIDRs or host:port
+	// (netguard.Parse).
+	AllowedPrivateTargets string
+	// SMTPMaxConnections caps the inbound SMTP server's open connections;
+	// SMTPConnectionsPerMinute bounds new connections from one address
+	// (0: no limit).
+	SMTPMaxConnections       int
+	SMTPConnectionsPerMinute int
 
 	// RelayTLS, when set, is the TLS configuration for outgoing relays
 	// (tests trust a loopback relay's certificate with it).
@@ -74,6 +84,12 @@ type Config struct {
 	// WrapChannel, when set, wraps each delivery channel (cmd/hubbench
 	// times the portal channel with it).
 	WrapChannel func(name string, c hub.Channel) hub.Channel
+	// Resolver resolves names for the target guard (save-time checks and
+	// every connection made for a practice); nil: the system's. Tests
+	// give a fake DNS server's resolver.
+	Resolver *net.Resolver
+
+	allowed netguard.AllowList
 
 	secretKey      []byte
 	roles          map[string]bool
@@ -90,6 +106,14 @@ const (
 	// DefaultShutdownTimeout bounds how long SIGTERM waits for in-flight
 	// sends before they are handed back to the queue.
 	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultSMTPMaxConnections: replies and bounces are a trickle; a
+	// hundred sessions at once is a burst from many mail servers, while
+	// each session holds a goroutine and up to 10 MB of message.
+	DefaultSMTPMaxConnections = 100
+	// DefaultSMTPConnectionsPerMinute: a mail server sends several
+	// messages over one connection; a peer opening more than one new
+	// connection a second is probing or flooding.
+	DefaultSMTPConnectionsPerMinute = 60
 )
 
 // envName gives a flag's environment twin.
@@ -176,6 +200,9 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "text", "text or json")
 	str(&c.OpsToken, "ops-token", "", "password for the operators' queue dashboard at /ops/queues/ (off when empty)")
+	str(&c.AllowedPrivateTargets, "allowed-private-targets", "", "loopback/private targets practices' webhooks, relays and the Twilio base URL may reach, comma-separated CIDRs or host:port (an on-premises PMS: 10.20.0.0/16,pms.surgery.local:8443)")
+	integer(&c.SMTPMaxConnections, "smtp-max-connections", DefaultSMTPMaxConnections, "open connections the inbound SMTP server serves at once; more are answered 421 and closed")
+	integer(&c.SMTPConnectionsPerMinute, "smtp-connections-per-minute", DefaultSMTPConnectionsPerMinute, "new inbound SMTP connections per minute from one address (IPv6: one /64) before 421; 0 for no limit")
 	float(&c.RateLimit, "rate-limit", 50, "API requests per second per key")
 	str(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For is believed: CIDRs or addresses, comma-separated (e.g. 10.0.0.0/8); empty: the TCP peer is the client")
 	integer(&c.MaxPasswordChecks, "max-password-checks", identity.DefaultMaxPasswordChecks, "staff password checks run at once (argon2id, 64 MiB each); more sign-ins at once are answered 429")
@@ -250,6 +277,17 @@ func (c *Config) Validate(needDB, needRedis bool) error {
 	}
 	if c.MaxPasswordChecks < 1 || c.MaxPasswordChecks > 64 {
 		errs = append(errs, "KARERE_MAX_PASSWORD_CHECKS (--max-password-checks) must be 1-64 (each check holds 64 MiB)")
+	}
+	if allowed, err := netguard.Parse(c.AllowedPrivateTargets); err != nil {
+		errs = append(errs, "KARERE_ALLOWED_PRIVATE_TARGETS (--allowed-private-targets): "+strings.TrimPrefix(err.Error(), "netguard: "))
+	} else {
+		c.allowed = allowed
+	}
+	if c.SMTPMaxConnections < 1 || c.SMTPMaxConnections > 100000 {
+		errs = append(errs, "KARERE_SMTP_MAX_CONNECTIONS (--smtp-max-connections) must be 1-100000")
+	}
+	if c.SMTPConnectionsPerMinute < 0 {
+		errs = append(errs, "KARERE_SMTP_CONNECTIONS_PER_MINUTE (--smtp-connections-per-minute) must not be negative (0: no limit)")
 	}
 	if c.OpsToken != "" && len(c.OpsToken) < 16 {
 		errs = append(errs, "KARERE_OPS_TOKEN (--ops-token) must be at least 16 characters (openssl rand -base64 24)")

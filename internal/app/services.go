@@ -73,13 +73,14 @@ func (a *App) buildCore() (*core.Services, error) {
 	}
 	c := &core.Services{Events: &events.Bus{}, Idempotency: idempotency.New(st)}
 	c.Audit = audit.New(st, now)
-	c.Settings = settings.New(st, seal, c.Audit, settings.Config{MinReminderOffset: cfg.MinReminderOffset, Logger: log})
+	c.Settings = settings.New(st, seal, c.Audit, settings.Config{MinReminderOffset: cfg.MinReminderOffset, Targets: a.guard, Logger: log})
 	c.Identity = identity.New(st, throttle.New(a.rdb), seal, c.Audit, identity.Config{Logger: log, Now: now,
 		MaxPasswordChecks: cfg.MaxPasswordChecks})
 	c.Directory = identity.NewDirectory(st, c.Audit, now)
 	c.Patients = patients.New(st, c.Audit, now)
 	c.Templates = templating.New(st, c.Settings, c.Audit, now)
-	c.Hooks = pmshooks.New(st, c.Settings, a.sched, pmshooks.Config{Logger: log, Now: now})
+	c.Hooks = pmshooks.New(st, c.Settings, a.sched, pmshooks.Config{HTTPClient: a.guard.HTTPClient(pmshooks.WebhookTimeout),
+		Logger: log, Now: now})
 	if c.Delivery, err = delivery.New(st, c.Directory, a.queue, c.Settings, c.Templates, c.Hooks, c.Audit, delivery.Config{
 		Channels: a.channels(), PortalURL: cfg.PortalURL, Logger: log, Now: now}); err != nil {
 		return nil, err
@@ -103,11 +104,16 @@ func (a *App) channels() map[string]hub.Channel {
 		hub.ChannelPortal: portal.New(a.store),
 	}
 	if !a.dev {
-		chans[hub.ChannelSMS] = sms.New(sms.Config{BaseURL: a.cfg.TwilioBaseURL, PublicURL: a.cfg.PublicURL})
+		// Every connection made for a practice goes through the target
+		// guard: the Twilio API (its base URL is configurable) and the
+		// practices' relays. The operator's default relay is dialled
+		// directly (see email.Config.DefaultRelayDialer).
+		chans[hub.ChannelSMS] = sms.New(sms.Config{BaseURL: a.cfg.TwilioBaseURL, PublicURL: a.cfg.PublicURL,
+			HTTPClient: a.guard.HTTPClient(sms.DefaultTimeout)})
 		a.mail = email.New(email.Config{DefaultRelay: a.cfg.SMTPRelay, DefaultTLS: a.cfg.SMTPTLS,
 			DefaultUsername: a.cfg.SMTPUsername, DefaultPassword: a.cfg.SMTPPassword, DefaultFrom: a.cfg.SMTPFrom,
 			ReplyDomain: a.cfg.ReplyDomain, ReplySecret: a.cfg.ReplySecret(), PublicURL: a.cfg.PublicURL,
-			TLSConfig: a.cfg.RelayTLS})
+			TLSConfig: a.cfg.RelayTLS, Dialer: a.guard.Dialer(email.DefaultDialTimeout)})
 		chans[hub.ChannelEmail] = a.mail
 	}
 	if a.cfg.WrapChannel != nil {
@@ -130,12 +136,17 @@ func (in inbound) DeliveryStatus(ctx context.Context, practiceID string, u hub.S
 	return in.c.Delivery.DeliveryStatus(ctx, practiceID, u)
 }
 
-func (in inbound) SetOptOut(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time) error {
-	return in.c.Patients.SetOptOut(ctx, practiceID, channel, address, optedOut, at)
+func (in inbound) SetOptOutOnce(ctx context.Context, practiceID, channel, address string, optedOut bool, at time.Time,
+	via, messageID string) (bool, error) {
+	return in.c.Patients.SetOptOutOnce(ctx, practiceID, channel, address, optedOut, at, via, messageID)
 }
 
-func (in inbound) AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool) (bool, error) {
-	return in.c.Reminders.AnswerConfirmation(ctx, practiceID, phone, yes)
+func (in inbound) AnswerConfirmation(ctx context.Context, practiceID, phone string, yes bool, messageID string) (bool, error) {
+	return in.c.Reminders.AnswerConfirmation(ctx, practiceID, phone, yes, messageID)
+}
+
+func (in inbound) ClaimInbound(ctx context.Context, practiceID, via, messageID string) (bool, error) {
+	return in.c.Patients.ClaimInbound(ctx, practiceID, via, messageID)
 }
 
 func (in inbound) ReceiveReply(ctx context.Context, t hub.InboundText) (hub.ReplyResult, error) {

@@ -67,6 +67,11 @@ var importRules = []importRule{
 		forbidden: func(d string) bool { return !under(d, "templates") },
 	},
 	{
+		name:      "internal/netguard imports nothing of the project",
+		applies:   func(p string) bool { return under(p, "internal/netguard") },
+		forbidden: func(d string) bool { return !under(d, "internal/netguard") },
+	},
+	{
 		name:      "hub/pgp imports nothing of the project",
 		applies:   func(p string) bool { return under(p, "hub/pgp") },
 		forbidden: func(d string) bool { return !under(d, "hub/pgp") },

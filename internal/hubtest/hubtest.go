@@ -23,6 +23,7 @@ import (
 
 	"github.com/karerehub/karere/hub"
 	"github.com/karerehub/karere/internal/app"
+	"github.com/karerehub/karere/internal/dnstest"
 	"github.com/karerehub/karere/internal/testenv"
 )
 
@@ -54,8 +55,14 @@ type Hub struct {
 	Practice *hub.Practice
 	Mini     *miniredis.Miniredis // SQLite backend only
 	RedisURL string
-	t        testing.TB
+	// DNS resolves names for the hub's target guard: a name a test does
+	// not Set does not resolve (no test reaches the real DNS).
+	DNS *dnstest.Server
+	t   testing.TB
 }
+
+// LoopbackTargets is the allow-list hubtest gives the hub's target guard.
+const LoopbackTargets = "127.0.0.0/8,::1/128"
 
 // Start starts a hub and stops it when the test ends.
 func Start(t testing.TB, o Options) *Hub {
@@ -68,10 +75,16 @@ func Start(t testing.TB, o Options) *Hub {
 	cfg.RetryMax = 2 * time.Second
 	cfg.SweepInterval = time.Second
 	cfg.RateLimit = 1e6 // tests post fast; TestRateLimit sets its own
+	// The fake providers and PMSes of tests listen on loopback, which the
+	// target policy refuses by default: allow it, as an on-premises
+	// deployment allows its PMS, rather than turning the policy off. A
+	// test of the default policy sets "" in Configure.
+	cfg.AllowedPrivateTargets = LoopbackTargets
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfg.SecretKey = base64.StdEncoding.EncodeToString(key)
-	h := &Hub{Config: cfg, t: t}
+	h := &Hub{Config: cfg, t: t, DNS: dnstest.Start(t, nil)}
+	cfg.Resolver = h.DNS.Resolver()
 	logw := newTestWriter(t)
 	switch o.Backend {
 	case Postgres:

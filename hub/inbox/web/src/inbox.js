@@ -267,6 +267,13 @@ function messageItem(view, m) {
     flag.textContent = `arrived unencrypted via ${m.via === 'sms' ? 'SMS' : m.via}`;
     meta.append(' · ', flag);
   }
+  if (m.sender_unverified) {
+    const flag = document.createElement('span');
+    flag.className = 'flag-unverified';
+    flag.title = "Sent to this thread's reply address, but from an email address that is neither the patient's nor their guardian's";
+    flag.textContent = "sender not verified: not from the patient's or guardian's address";
+    meta.append(' · ', flag);
+  }
   const sig = document.createElement('p');
   sig.className = 'msg-sig';
   sig.dataset.sig = '';
